@@ -1,0 +1,177 @@
+"""The grading worker: runs a student's notebook code and calls its functions, nothing more.
+
+It runs inside the sandbox, started by :mod:`grader.sandbox`, and answers one JSON
+request per line on a private pipe (never stdout, which the student's prints go to):
+
+- ``{"op": "exec", "namespace": …, "label": …, "source": …}`` runs one cell's code;
+- ``{"op": "call", "namespace": …, "function": …, "args": …, "kwargs": …}`` calls a
+  function the cells defined and returns its result, encoded as plain data.
+
+Results are never judged here — the grader compares them in its own process — so a
+student who tampers with numpy or this worker can only change what their own functions
+appear to return. Imports only the standard library, numpy and ``stridelab`` (the
+grader package is hidden from the sandbox). :class:`Worker` is also used in-process by
+the fake sandbox of the unit tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import linecache
+import os
+import sys
+from typing import Any
+
+# The sandbox hides the grader package: this file runs as a script, beside _seccomp.py.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from stridelab.encoding import EncodingError, decode, encode_or_unsupported  # noqa: E402
+from stridelab.judging import ErrorInfo  # noqa: E402
+
+MAX_REQUEST_BYTES = 512 * 2**20
+
+
+class _Shell:
+    """Enough of IPython's ``get_ipython()`` for magics the grader turned into calls."""
+
+    def run_line_magic(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    run_cell_magic = system = getoutput = run_line_magic
+
+
+def _display(*objects: Any, **kwargs: Any) -> None:
+    """``display`` does nothing while grading: there is no notebook to show things in."""
+
+
+def _error(error: BaseException) -> dict[str, Any]:
+    info = ErrorInfo.from_exception(error)
+    if isinstance(error, SystemExit):
+        info = ErrorInfo("SystemExit", "called exit() or sys.exit(), which stops the program",
+                         info.bases, info.where)
+    return {"ok": False, "error": dataclasses.asdict(info)}
+
+
+class Worker:
+    """Executes cells into per-notebook namespaces and calls the functions they define."""
+
+    def __init__(self) -> None:
+        self.namespaces: dict[str, dict[str, Any]] = {}
+        self.cells = 0
+
+    def _namespace(self, name: str) -> dict[str, Any]:
+        if name not in self.namespaces:
+            self.namespaces[name] = {
+                "__name__": "__main__",
+                "__builtins__": __builtins__,
+                "display": _display,
+                "get_ipython": _Shell,
+            }
+        return self.namespaces[name]
+
+    def exec_cell(self, namespace: str, label: str, source: str) -> dict[str, Any]:
+        self.cells += 1
+        filename = f"<{label}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            exec(compile(source, filename, "exec"), self._namespace(namespace))
+        except BaseException as error:  # noqa: BLE001 - every failure becomes feedback
+            return _error(error)
+        return {"ok": True}
+
+    def call(self, namespace: str, function: str, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+        target = self._namespace(namespace).get(function)
+        if not callable(target):
+            return {"ok": False, "error": {
+                "type": "NameError", "bases": ["Exception"], "where": "", "kind": "exception",
+                "message": f"{function} is not defined: its cell did not run, or the "
+                           "function was renamed",
+            }}
+        try:
+            value = target(*[decode(a) for a in args], **{k: decode(v) for k, v in kwargs.items()})
+        except BaseException as error:  # noqa: BLE001 - every failure becomes feedback
+            return _error(error)
+        return {"ok": True, "value": encode_or_unsupported(value)}
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request; malformed requests are the grader's bug, reported as such."""
+        op = request.get("op")
+        if op == "exec":
+            return self.exec_cell(request["namespace"], request["label"], request["source"])
+        if op == "call":
+            return self.call(request["namespace"], request["function"],
+                             request.get("args", []), request.get("kwargs", {}))
+        if op == "hello":
+            return {"ok": True, "python": sys.version.split()[0]}
+        return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}",
+                                       "bases": [], "where": "", "kind": "crash"}}
+
+
+def set_limits(limits: dict[str, int]) -> None:
+    """Lower this process's soft and hard limits, which student code can never raise again.
+
+    Keys: ``cpu`` seconds, ``memory`` and ``file`` bytes, ``processes``. Set here, in the
+    worker's first lines, rather than by the grader between fork and exec, which is
+    unsafe in the grader's multi-threaded process.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows: only the grader's wall-clock timeouts apply
+        return
+    names = {"cpu": "RLIMIT_CPU", "memory": "RLIMIT_AS", "file": "RLIMIT_FSIZE",
+             "processes": "RLIMIT_NPROC"}
+    for key, value in limits.items():
+        which = getattr(resource, names[key], None)
+        if which is not None:
+            # CPU: SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
+            hard = value + 1 if key == "cpu" else value
+            resource.setrlimit(which, (value, hard))
+
+
+def serve(requests_fd: int, responses_fd: int, secure: bool) -> None:
+    """Answer requests from ``requests_fd`` on ``responses_fd`` until the grader hangs up."""
+    import numpy  # noqa: F401 - load numpy (and its threads) before the filter goes on
+
+    seccomp = "not requested"
+    if secure:
+        import _seccomp
+
+        seccomp = _seccomp.install()
+    requests = os.fdopen(requests_fd, "rb", buffering=0)
+    worker = Worker()
+    _write_all(responses_fd, json.dumps({"ok": True, "seccomp": seccomp}).encode() + b"\n")
+    buffer = b""
+    while True:
+        while b"\n" not in buffer:
+            chunk = requests.read(1 << 20)
+            if not chunk:
+                return
+            buffer += chunk
+            if len(buffer) > MAX_REQUEST_BYTES:
+                return
+        line, _, buffer = buffer.partition(b"\n")
+        try:
+            request = json.loads(line)
+            response = worker.handle(request)
+        except (ValueError, KeyError, EncodingError) as error:
+            response = {"ok": False, "error": {"type": "ProtocolError", "message": str(error),
+                                               "bases": [], "where": "", "kind": "crash"}}
+        try:
+            payload = json.dumps(response).encode() + b"\n"
+        except (TypeError, ValueError, RecursionError) as error:
+            payload = json.dumps(_error(error)).encode() + b"\n"
+        _write_all(responses_fd, payload)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data``: a pipe may take a large write in several pieces."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+if __name__ == "__main__":
+    # usage: _worker.py REQUESTS_FD RESPONSES_FD LIMITS_JSON [--seccomp]
+    set_limits(json.loads(sys.argv[3]))
+    serve(int(sys.argv[1]), int(sys.argv[2]), secure="--seccomp" in sys.argv[4:])

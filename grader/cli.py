@@ -1,0 +1,108 @@
+"""The command line: ``python -m grader grade PATH... --out DIR`` and friends.
+
+Exit status: 0 when grading finished, whatever the scores; otherwise the
+:class:`~grader.errors.GraderError` exit code, after one line saying what went wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from grader.errors import GraderError, UsageError
+from grader.grade import GradingOptions, grade
+from grader.sandbox import Limits
+
+__all__ = ["main"]
+
+
+def _help(cls: type, name: str) -> str:
+    """The help text of an option: the docstring under the dataclass field of that name."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    for node, following in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == name:
+            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+                return " ".join(str(following.value.value).split())
+    return ""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are a single line, as the contract asks."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m grader", description="Grade strided-convolution notebooks.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    defaults = Limits()
+
+    grade_cmd = commands.add_parser(
+        "grade", help="grade notebooks, student folders, class folders or .zip files",
+        description="Grade a notebook, a student's folder, a folder of student folders "
+        "(nbgrader's submitted/ included) or a .zip of them. Writes DIR/<student>/results.json "
+        "(Gradescope's format), DIR/<student>/feedback.md and DIR/gradebook.csv.")
+    grade_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    grade_cmd.add_argument("--out", type=Path, required=True, metavar="DIR",
+                           help=_help(GradingOptions, "out"))
+    grade_cmd.add_argument("--seed", type=int, help=_help(GradingOptions, "seed"))
+    grade_cmd.add_argument("--jobs", type=int, help=_help(GradingOptions, "jobs"))
+    grade_cmd.add_argument("--notebook", action="append", default=[], metavar="NAME",
+                           help=_help(GradingOptions, "notebooks") + " Repeat for several.")
+    grade_cmd.add_argument("--time-per-submission", type=float, metavar="SECONDS",
+                           help=_help(GradingOptions, "time_per_submission"))
+    grade_cmd.add_argument("--step-timeout", type=float, metavar="SECONDS",
+                           default=defaults.step_seconds, help=_help(Limits, "step_seconds"))
+    grade_cmd.add_argument("--cpu-limit", type=int, metavar="SECONDS",
+                           default=defaults.cpu_seconds, help=_help(Limits, "cpu_seconds"))
+    grade_cmd.add_argument("--memory-limit", type=int, metavar="MB",
+                           default=defaults.memory_bytes // 2**20, help=_help(Limits, "memory_bytes"))
+    grade_cmd.add_argument("--require-isolation", action="store_true",
+                           help=_help(GradingOptions, "require_isolation"))
+    grade_cmd.add_argument("--fresh", action="store_true", help=_help(GradingOptions, "fresh"))
+    grade_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _grade(args: argparse.Namespace) -> int:
+    limits = Limits(cpu_seconds=args.cpu_limit, memory_bytes=args.memory_limit * 2**20,
+                    step_seconds=args.step_timeout)
+    given = {
+        "seed": args.seed, "jobs": args.jobs, "time_per_submission": args.time_per_submission,
+    }
+    options = GradingOptions(
+        out=args.out, notebooks=tuple(args.notebook), limits=limits,
+        require_isolation=args.require_isolation, fresh=args.fresh, progress=not args.quiet,
+        **{k: v for k, v in given.items() if v is not None},
+    )
+    summary = grade(args.paths, options)
+    print(f"Graded {summary.graded} submission(s)"
+          + (f", {summary.reused} already up to date" if summary.reused else "")
+          + f"; seed {summary.seed}; results in {summary.out}, gradebook {summary.gradebook}.")
+    if not summary.sandbox.startswith("bubblewrap"):
+        print(f"Note: {summary.sandbox}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "grade":
+            return _grade(args)
+        raise UsageError(f"unknown command {args.command}")
+    except GraderError as error:
+        print(f"python -m grader: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("python -m grader: interrupted; finished students are saved, run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
+

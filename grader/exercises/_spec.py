@@ -1,0 +1,168 @@
+"""How an exercise is defined: a reference, known mistakes, and sets of cases with points.
+
+Each notebook module (``nbNN_*.py``) declares its exercises with these classes. One
+definition serves every use: the public case sets are frozen for the check cells, and
+the grader expands public and hidden sets — hidden ones drawn from a seed chosen at
+grading time — into :class:`~stridelab.judging.GradedTest` objects with the reference's
+expected results and the outputs of the known mistakes.
+
+>>> import numpy as np
+>>> square = Exercise(
+...     name="square", notebook="00_demo", reference=lambda x: x * x,
+...     case_sets=(CaseSet("small", 1, [Case((np.arange(3),))]),))
+>>> [t.name for t in square.tests(seed=0)]
+['square: small']
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from stridelab.encoding import Raises, ShapeOnly
+from stridelab.judging import Expectation, GradedTest, KnownMistake, compare
+
+__all__ = ["Case", "CaseSet", "Exercise", "Mistake", "Raises", "ShapeOnly", "describe_value"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """The arguments of one call of an exercise's function."""
+
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+CaseSource = Union[Sequence[Case], Callable[[np.random.Generator], Sequence[Case]]]
+
+
+@dataclass(frozen=True)
+class CaseSet:
+    """A titled, scored set of cases: one test in the results, passed when all cases pass.
+
+    ``cases`` is a list, or a function of a random generator that draws them (hidden sets
+    draw from the grading seed; public sets from a fixed seed, so they can be frozen).
+    Public cases should use small integer-valued arrays: readable in feedback, and exact.
+    """
+
+    title: str
+    points: float
+    cases: CaseSource
+    hidden: bool = False
+
+    def draw(self, rng: np.random.Generator) -> list[Case]:
+        return list(self.cases(rng) if callable(self.cases) else self.cases)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong implementation, and the hint shown when a student's output matches it.
+
+    ``implementation`` has the exercise's signature; it may return :class:`ShapeOnly` when
+    only the shape of the wrong output is predictable. Cases where it raises, or agrees
+    with the reference, simply do not mention it.
+    """
+
+    name: str
+    hint: str
+    implementation: Callable[..., Any]
+
+
+def describe_value(value: Any) -> str:
+    """A compact description of an argument: arrays by shape, everything else by repr."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 1:
+            return f"length {value.shape[0]}"
+        return "×".join(map(str, value.shape)) if value.ndim else repr(value.item())
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+def _seed_for(*parts: object) -> int:
+    return zlib.crc32("/".join(map(str, parts)).encode())
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded function of one notebook, with everything needed to test it."""
+
+    name: str
+    """The function's name, which is also its solution cell's nbgrader ``grade_id``."""
+    notebook: str
+    """The notebook's file name without ``.ipynb``."""
+    reference: Callable[..., Any]
+    """The grader's own implementation; expected results come from it."""
+    case_sets: tuple[CaseSet, ...]
+    mistakes: tuple[Mistake, ...] = ()
+    returns: tuple[str, ...] = ()
+    """Names of the parts of a tuple result, e.g. ``("dx", "dw", "db")``."""
+
+    @property
+    def points(self) -> float:
+        return float(sum(s.points for s in self.case_sets))
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        return tuple(inspect.signature(self.reference).parameters)
+
+    def describe_call(self, case: Case) -> str:
+        """The call in words, e.g. ``conv2d(x: 4×6, w: 2×3)``."""
+        parts = []
+        for name, value in zip(self.arg_names, case.args):
+            sep = ": " if isinstance(value, np.ndarray) and value.ndim else "="
+            parts.append(f"{name}{sep}{describe_value(value)}")
+        parts += [f"{k}={describe_value(v)}" for k, v in case.kwargs.items()]
+        return f"{self.name}({', '.join(parts)})"
+
+    def _run(self, function: Callable[..., Any], case: Case) -> Any:
+        return function(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
+
+    def expect(self, case: Case, show_inputs: bool = False) -> Expectation:
+        """The expectation for one case: the reference's result and the mistakes' outputs."""
+        try:
+            expected = self._run(self.reference, case)
+        except Exception as error:  # the reference raising is the expected behaviour
+            expected = Raises(type(error).__name__)
+        known = []
+        for mistake in self.mistakes:
+            try:
+                output = self._run(mistake.implementation, case)
+            except Exception:  # noqa: BLE001 - a mistake that cannot run here says nothing
+                continue
+            if isinstance(expected, Raises) or compare(expected, output) is not None:
+                known.append(KnownMistake(mistake.name, mistake.hint, output))
+        return Expectation(
+            call=self.describe_call(case),
+            args=case.args,
+            kwargs=dict(case.kwargs),
+            expected=expected,
+            mistakes=tuple(known),
+            show_inputs=show_inputs,
+            returns=self.returns,
+            arg_names=self.arg_names[: len(case.args)],
+        )
+
+    def tests(self, seed: int | None, hidden: bool = True) -> list[GradedTest]:
+        """Expand the case sets into graded tests; hidden sets are drawn from ``seed``."""
+        tests = []
+        for case_set in self.case_sets:
+            if case_set.hidden and not hidden:
+                continue
+            if case_set.hidden:
+                if seed is None:
+                    raise ValueError("hidden tests need a seed")
+                rng = np.random.default_rng([seed, _seed_for(self.name, case_set.title)])
+            else:
+                rng = np.random.default_rng(_seed_for(self.name, case_set.title))
+            cases = tuple(
+                self.expect(case, show_inputs=not case_set.hidden) for case in case_set.draw(rng)
+            )
+            tests.append(GradedTest(self.name, case_set.title, case_set.points,
+                                    case_set.hidden, cases))
+        return tests

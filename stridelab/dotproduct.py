@@ -1,0 +1,149 @@
+"""Figures and the window-sliding widget of notebook 01 (the sliding dot product).
+
+>>> import numpy as np
+>>> WindowSlider(np.arange(16.0).reshape(4, 4), np.ones((2, 2))).describe()[:31]
+'Window 1 of 9, top-left corner '
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from stridelab.data import grace_hopper, noisy_signal
+from stridelab.learner import learner_or_fallback
+from stridelab.plotting import (COLORS, DIVERGING, Box, FigureDisplay, draw_grid,
+                                new_figure)
+from stridelab.widgets import InteractiveFigure
+
+__all__ = ["WindowSlider", "edge_demo", "show_window", "smoothing_demo"]
+
+PREWITT_X = np.array([[-1.0, 0.0, 1.0]] * 3)
+"""Responds to left-to-right brightness changes: vertical edges."""
+
+
+def _correlate2d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Valid cross-correlation, numpy's way: the trusted answer for demos."""
+    return np.einsum("ijkl,kl->ij", sliding_window_view(x, w.shape), w)
+
+
+def _products_text(window: np.ndarray, w: np.ndarray, limit: int = 9) -> str:
+    terms = [f"{a:g}·{b:g}" for a, b in zip(window.ravel(), w.ravel())]
+    shown = " + ".join(terms[:limit]) + (" + …" if len(terms) > limit else "")
+    return f"{shown} = {np.sum(window * w):g}"
+
+
+def _draw_window(fig, x: np.ndarray, w: np.ndarray, i: int, j: int,
+                 out: np.ndarray | None = None, done: int | None = None) -> None:
+    """Input with the window outlined, the kernel, the products, and (optionally) the output."""
+    kh, kw = w.shape
+    window = x[i:i + kh, j:j + kw]
+    panels = fig.subplots(1, 4 if out is not None else 3,
+                          gridspec_kw={"width_ratios": [x.shape[1], kw, kw]
+                                       + ([out.shape[1]] if out is not None else [])})
+    low = min(x.min(), 0)
+    draw_grid(panels[0], x, title="input x", vmin=low, vmax=x.max(),
+              boxes=[Box(i, j, kh, kw, color=COLORS["vermillion"], linewidth=4)])
+    draw_grid(panels[1], w, title="kernel w", xlabel="", ylabel="")
+    draw_grid(panels[2], window * w, title="window × w", xlabel="", ylabel="")
+    if out is not None:
+        mask = np.ones(out.shape, dtype=bool)
+        mask.ravel()[: (done or 0) + 1] = False
+        draw_grid(panels[3], out, title="output", mask=mask, vmin=out.min(), vmax=out.max(),
+                  boxes=[Box(i, j, 1, 1, color=COLORS["vermillion"], linewidth=4)])
+
+
+def show_window(x: np.ndarray, w: np.ndarray, i: int, j: int) -> FigureDisplay:
+    """One window of ``x`` under kernel ``w``, its products and their sum."""
+    fig = new_figure(9, 3)
+    _draw_window(fig, x, w, i, j)
+    total = float(np.sum(x[i:i + w.shape[0], j:j + w.shape[1]] * w))
+    fig.suptitle(f"window_dot(x, w, i={i}, j={j}) = {total:g}")
+    alt = (f"The {w.shape[0]}×{w.shape[1]} window of x whose top-left corner is row {i}, "
+           f"column {j}, outlined in red-orange, next to the kernel and the element-wise "
+           f"products, which sum to {total:g}.")
+    return FigureDisplay(fig, alt)
+
+
+class WindowSlider(InteractiveFigure):
+    """Step a kernel across an input and watch each output value being computed.
+
+    Press play, or drag the slider; the caption spells out the sum of products.
+    """
+
+    def __init__(self, x: np.ndarray, w: np.ndarray) -> None:
+        self.x = np.asarray(x, dtype=float)
+        self.w = np.asarray(w, dtype=float)
+        self.out = _correlate2d(self.x, self.w)
+        count = self.out.size
+        self.position = widgets.IntSlider(value=0, min=0, max=count - 1,
+                                          description="window", continuous_update=True)
+        self.play = widgets.Play(value=0, min=0, max=count - 1, interval=900,
+                                 description="Play")
+        widgets.jslink((self.play, "value"), (self.position, "value"))
+        super().__init__([self.play, self.position], width=11, height=3.4)
+
+    def _corner(self) -> tuple[int, int]:
+        return divmod(self.position.value, self.out.shape[1])
+
+    def draw(self) -> None:
+        i, j = self._corner()
+        _draw_window(self.figure, self.x, self.w, i, j, self.out, self.position.value)
+
+    def describe(self) -> str:
+        i, j = self._corner()
+        kh, kw = self.w.shape
+        window = self.x[i:i + kh, j:j + kw]
+        return (f"Window {self.position.value + 1} of {self.out.size}, top-left corner at row "
+                f"i = {i}, column j = {j}: {_products_text(window, self.w)}, written to "
+                f"output[{i}, {j}].")
+
+
+def smoothing_demo(conv1d: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                   k: int = 9) -> FigureDisplay:
+    """A noisy signal and its moving average, computed with the learner's ``conv1d``."""
+    x = noisy_signal()
+    w = np.ones(k) / k
+    smooth, note = learner_or_fallback(conv1d, lambda a, b: np.correlate(a, b, "valid"), x, w)
+    fig = new_figure(8, 3.2)
+    ax = fig.add_subplot()
+    ax.plot(np.arange(len(x)), x, color=COLORS["grey"], label=f"signal x (n = {len(x)})")
+    # Output i averages x[i : i + k]: draw it at the window's centre, i + (k - 1) / 2.
+    centres = np.arange(len(smooth)) + (k - 1) / 2
+    ax.plot(centres, smooth, color=COLORS["blue"], linewidth=2.5,
+            label=f"moving average, k = {k} ({len(smooth)} values)")
+    ax.set_xlabel("index")
+    ax.set_ylabel("value")
+    ax.set_title(f"A moving average is a convolution with w = ones({k}) / {k}  ({note})")
+    ax.legend(loc="upper right")
+    alt = (f"A noisy wave of {len(x)} samples in grey and its {k}-point moving average in "
+           f"blue, which is smooth and {k - 1} samples shorter.")
+    return FigureDisplay(fig, alt)
+
+
+def edge_demo(conv2d: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> FigureDisplay:
+    """Vertical edges in a photograph: cross-correlation and true convolution side by side."""
+    image = grace_hopper()
+    mine, note = learner_or_fallback(conv2d, _correlate2d, image, PREWITT_X)
+    flipped = _correlate2d(image, PREWITT_X[::-1, ::-1])
+    limit = float(np.abs(mine).max())
+    fig = new_figure(11, 4)
+    panels = fig.subplots(1, 3)
+    panels[0].imshow(image, cmap="gray")
+    panels[0].set_title(f"input x: {image.shape[0]}×{image.shape[1]}")
+    panels[1].imshow(mine, cmap=DIVERGING, vmin=-limit, vmax=limit)
+    panels[1].set_title(f"cross-correlation with w: {mine.shape[0]}×{mine.shape[1]}\n({note})")
+    shown = panels[2].imshow(flipped, cmap=DIVERGING, vmin=-limit, vmax=limit)
+    panels[2].set_title("true convolution (w flipped)")
+    for ax in panels:
+        ax.set_xlabel("column j")
+        ax.set_ylabel("row i")
+    fig.colorbar(shown, ax=panels[1:], shrink=0.8, label="output value")
+    fig.suptitle("w = [[-1, 0, 1]] × 3 lights up vertical edges; flipping it swaps their sign")
+    alt = ("Grace Hopper's portrait in grey, then two edge maps in purple and orange. "
+           "Vertical edges such as the sides of her face stand out in both; where one map is "
+           "purple the other is orange, because flipping the kernel flips the sign.")
+    return FigureDisplay(fig, alt)

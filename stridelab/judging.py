@@ -1,0 +1,369 @@
+"""Judge a call of a student's function: right, or wrong in a way the student can act on.
+
+One judge serves everyone: the check cells (in the student's kernel, on public cases)
+and the grader (in its own process, on public and hidden cases), so feedback reads the
+same in the notebook, in ``results.json`` and in nbgrader. A verdict names the input,
+what was expected against what came back (a shape, or the first differing element) and,
+when the wrong answer is exactly what a known mistake produces, a hint naming it.
+
+>>> import numpy as np
+>>> case = Expectation(call="f(x: 2×2)", args=(), kwargs={}, expected=np.eye(2))
+>>> judge(case, Outcome(value=np.eye(2))).passed
+True
+>>> judge(case, Outcome(value=np.ones((2, 3)))).message
+'f(x: 2×2) → expected shape (2, 2), got (2, 3)'
+"""
+
+from __future__ import annotations
+
+import sys
+import sysconfig
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stridelab.encoding import Raises, ShapeOnly, Unsupported
+
+__all__ = [
+    "ErrorInfo",
+    "Expectation",
+    "GradedTest",
+    "KnownMistake",
+    "Outcome",
+    "TestVerdict",
+    "Verdict",
+    "compare",
+    "judge",
+    "judge_test",
+]
+
+RTOL = 1e-4
+"""Relative tolerance: float32 results and any summation order pass, real mistakes do not."""
+ATOL = 1e-4
+"""Absolute tolerance, scaled by the largest expected magnitude (at least 1)."""
+SMALL_INPUT = 36
+"""Arrays with at most this many elements are printed in public feedback."""
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An exception raised by student code, or a limit it hit, as plain data."""
+
+    type: str
+    """Exception class name (``"IndexError"``), or ``"TimeLimit"``, ``"Crash"`` …"""
+    message: str
+    """The exception's message, or a full sentence for limits and crashes."""
+    bases: tuple[str, ...] = ()
+    """Names of the exception's classes, most specific first, to match ``Raises``."""
+    where: str = ""
+    """The line of student code that raised it, e.g. ``"line 7: out[i, j] = …"``."""
+    kind: str = "exception"
+    """``"exception"`` for a raised exception; ``"limit"`` or ``"crash"`` from the sandbox."""
+
+    @classmethod
+    def from_exception(cls, error: BaseException) -> ErrorInfo:
+        """Capture ``error``, pointing at the last line of the learner's own code it passed."""
+        frames = traceback.extract_tb(error.__traceback__)
+        mine = [frame for frame in frames if _is_learner_code(frame.filename)]
+        where = ""
+        if mine:
+            frame = mine[-1]
+            code = (frame.line or "").strip()
+            where = f"line {frame.lineno}" + (f": {code[:100]}" if code else "")
+        message = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+        bases = tuple(k.__name__ for k in type(error).__mro__[1:] if k not in (object, BaseException))
+        return cls(type(error).__name__, message, bases, where)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What calling the student's function produced: a value, or an error."""
+
+    value: Any = None
+    error: ErrorInfo | None = None
+    seconds: float = 0.0
+    """Wall-clock time of the call, measured by the caller (the grader, for speed tests)."""
+
+
+@dataclass(frozen=True)
+class KnownMistake:
+    """What a known wrong implementation returns for one case, and the hint that names it."""
+
+    name: str
+    hint: str
+    output: Any
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One case of a test: the call, its right answer, and what known mistakes give."""
+
+    call: str
+    """The call in words, e.g. ``"conv2d(x: 4×6, w: 2×3)"``."""
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    expected: Any
+    """The right result, or ``Raises("ValueError")``."""
+    mistakes: tuple[KnownMistake, ...] = ()
+    show_inputs: bool = False
+    """Print small input arrays in the feedback (public cases only)."""
+    returns: tuple[str, ...] = ()
+    """Names of the parts of a tuple result, e.g. ``("dx", "dw", "db")``."""
+    arg_names: tuple[str, ...] = ()
+    """Names of the positional ``args``, for printing inputs."""
+
+
+@dataclass(frozen=True)
+class GradedTest:
+    """A named, scored group of cases; it earns its points when every case passes."""
+
+    exercise: str
+    title: str
+    points: float
+    hidden: bool
+    cases: tuple[Expectation, ...]
+
+    @property
+    def name(self) -> str:
+        """The name graders show: it begins with the exercise's ``grade_id``."""
+        return f"{self.exercise}: {self.title}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one case."""
+
+    passed: bool
+    message: str = ""
+    hint: str = ""
+    not_implemented: bool = False
+
+
+@dataclass(frozen=True)
+class TestVerdict:
+    """The judgement of a whole test: its score and, when it failed, why."""
+
+    test: GradedTest
+    score: float
+    failures: tuple[tuple[Expectation, Verdict], ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def not_implemented(self) -> bool:
+        return any(verdict.not_implemented for _, verdict in self.failures)
+
+    def feedback(self, show_inputs: bool = True) -> str:
+        """What went wrong, for the student: the first failing case in full, then a count."""
+        if self.passed:
+            return ""
+        expectation, verdict = self.failures[0]
+        if verdict.not_implemented:
+            return (f"{self.test.exercise} is not implemented yet (it still raises "
+                    "NotImplementedError).")
+        lines = [verdict.message]
+        if show_inputs and expectation.show_inputs:
+            lines += _describe_inputs(expectation)
+        if verdict.hint:
+            lines.append(f"Hint: {verdict.hint}")
+        if len(self.failures) > 1:
+            lines.append(f"({len(self.failures) - 1} more case(s) of this test also fail.)")
+        return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    """A value in a few words, for messages that must not print whole arrays."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, Unsupported):
+        return f"a {value.type_name}"
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__} ({text[:40]}…)"
+
+
+def _number(value: Any) -> str:
+    return f"{float(value):.6g}" if isinstance(value, (float, np.floating)) else repr(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _compare_arrays(expected: np.ndarray, got: Any, where: str) -> str | None:
+    if isinstance(got, Unsupported) or got is None:
+        return f"{where}expected an array of shape {expected.shape}, got {_short(got)}"
+    try:
+        array = np.asarray(got)
+    except (ValueError, TypeError):
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        return f"{where}expected an array of shape {expected.shape}, got {_short(got)}"
+    if array.shape != expected.shape:
+        return f"{where}expected shape {expected.shape}, got {array.shape}"
+    if expected.size == 0:
+        return None
+    array = array.astype(np.float64)
+    bad_values = ~np.isfinite(array)
+    if bad_values.any():
+        index = tuple(int(i) for i in np.argwhere(bad_values)[0])
+        return f"{where}the result contains {array[index]} at index {list(index)}"
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    wrong = ~np.isclose(array, expected, rtol=RTOL, atol=ATOL * scale)
+    if not wrong.any():
+        return None
+    index = tuple(int(i) for i in np.argwhere(wrong)[0])
+    count = int(wrong.sum())
+    return (
+        f"{where}{count} of {expected.size} values are wrong; the first is at index "
+        f"{list(index)}: expected {_number(expected[index])}, got {_number(array[index])}"
+    )
+
+
+def compare(expected: Any, got: Any, where: str = "") -> str | None:
+    """The difference between ``expected`` and ``got`` in words, or ``None`` when they agree.
+
+    Arrays agree within a tolerance (any float dtype passes); ints must be ints; tuples and
+    lists agree element by element. ``where`` prefixes the message (``"dw: "``).
+    """
+    if isinstance(expected, ShapeOnly):
+        shape = getattr(got, "shape", None)
+        return None if shape == expected.shape else f"{where}shape {shape}, not {expected.shape}"
+    if isinstance(expected, np.ndarray):
+        return _compare_arrays(expected, got, where)
+    if isinstance(expected, (tuple, list)):
+        kind = "tuple" if isinstance(expected, tuple) else "list"
+        if isinstance(got, np.ndarray) and got.ndim >= 1:
+            got = list(got)
+        if not isinstance(got, (tuple, list)):
+            return f"{where}expected a {kind} of {len(expected)} items, got {_short(got)}"
+        if len(got) != len(expected):
+            return f"{where}expected {len(expected)} items, got {len(got)}: {_short(got)}"
+        for index, (want, have) in enumerate(zip(expected, got)):
+            problem = compare(want, have, f"{where}item {index}: ")
+            if problem:
+                return problem
+        return None
+    if _is_int(expected):
+        if not _is_int(got):
+            return f"{where}expected an int, got {_short(got)}"
+        return None if int(got) == int(expected) else f"{where}expected {expected}, got {got}"
+    if isinstance(expected, (float, np.floating)):
+        if isinstance(got, np.ndarray) and got.shape == ():
+            got = got.item()
+        if not isinstance(got, (int, float, np.integer, np.floating)) or isinstance(got, bool):
+            return f"{where}expected a number, got {_short(got)}"
+        scale = max(1.0, abs(float(expected)))
+        if np.isclose(float(got), float(expected), rtol=RTOL, atol=ATOL * scale):
+            return None
+        return f"{where}expected {_number(expected)}, got {_number(got)}"
+    if got == expected and type(got) is type(expected):
+        return None
+    return f"{where}expected {_short(expected)}, got {_short(got)}"
+
+
+def _generic_hint(expected: Any, got: Any) -> str:
+    """A hint for mistakes any exercise can make: no return, swapped axes, float for int."""
+    if got is None:
+        return "your function returned None: did you forget the `return` statement?"
+    if isinstance(expected, np.ndarray) and expected.ndim >= 2:
+        swapped = expected.shape[:-2] + (expected.shape[-1], expected.shape[-2])
+        if swapped != expected.shape and getattr(got, "shape", None) == swapped:
+            return (
+                "rows and columns swapped — the height (rows) comes first and the width "
+                "(columns) last: an input of shape (H, W) gives an output of shape "
+                "(H_out, W_out). Check which of your sizes and loops use axis 0 and which "
+                "use axis 1."
+            )
+    if _is_int(expected) and isinstance(got, (float, np.floating)):
+        return "`/` always gives a float in Python 3: use `//` (floor division) or int(...)."
+    return ""
+
+
+def _mistake_hint(expectation: Expectation, got: Any) -> str:
+    for mistake in expectation.mistakes:
+        if compare(mistake.output, got) is None:
+            return f"{mistake.name} — {mistake.hint}"
+    return _generic_hint(expectation.expected, got)
+
+
+def _error_message(call: str, error: ErrorInfo) -> str:
+    if error.kind != "exception":
+        return f"{call} → {error.message}"
+    where = f" ({error.where})" if error.where else ""
+    return f"{call} raised {error.type}: {error.message}{where}"
+
+
+def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
+    """Decide whether ``outcome`` is right for ``expectation``, and say why not."""
+    call, expected = expectation.call, expectation.expected
+    error = outcome.error
+    if error is not None and error.type == "NotImplementedError":
+        return Verdict(False, f"{call} → not implemented yet", not_implemented=True)
+    if isinstance(expected, Raises):
+        if error is not None and expected.exception in (error.type, *error.bases):
+            return Verdict(True)
+        if error is not None:
+            return Verdict(False, f"{call} should raise {expected.exception}, but "
+                           + _error_message("it", error).removeprefix("it "))
+        return Verdict(False, f"{call} should raise {expected.exception}, but it returned "
+                       f"{_short(outcome.value)}")
+    if error is not None:
+        return Verdict(False, _error_message(call, error))
+    names = expectation.returns
+    if names and isinstance(expected, tuple) and isinstance(outcome.value, (tuple, list)) \
+            and len(outcome.value) == len(expected):
+        for name, want, have in zip(names, expected, outcome.value):
+            problem = compare(want, have, f"{name}: ")
+            if problem:
+                return Verdict(False, f"{call} → {problem}", _mistake_hint(expectation, outcome.value))
+        return Verdict(True)
+    problem = compare(expected, outcome.value)
+    if problem is None:
+        return Verdict(True)
+    return Verdict(False, f"{call} → {problem}", _mistake_hint(expectation, outcome.value))
+
+
+def judge_test(test: GradedTest, outcomes: Sequence[Outcome]) -> TestVerdict:
+    """Judge every case of ``test``; it scores its points only when all of them pass."""
+    failures = []
+    for expectation, outcome in zip(test.cases, outcomes, strict=True):
+        verdict = judge(expectation, outcome)
+        if not verdict.passed:
+            failures.append((expectation, verdict))
+    return TestVerdict(test, 0.0 if failures else float(test.points), tuple(failures))
+
+
+_LIBRARY_DIRS = tuple(
+    str(Path(p).resolve())
+    for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
+              sysconfig.get_paths()["platlib"], sys.prefix, sys.base_prefix,
+              str(Path(__file__).resolve().parent)}
+)
+
+
+def _is_learner_code(filename: str) -> bool:
+    """True for a notebook cell or a learner's own file; false for Python, numpy, this package."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen")
+    try:
+        resolved = str(Path(filename).resolve())
+    except OSError:
+        return False
+    return not resolved.startswith(_LIBRARY_DIRS)
+
+
+def _describe_inputs(expectation: Expectation) -> list[str]:
+    """Small input arrays written out, so a student can reproduce a public case."""
+    named = [*zip(expectation.arg_names, expectation.args), *expectation.kwargs.items()]
+    lines = []
+    for name, value in named:
+        if isinstance(value, np.ndarray) and 0 < value.size <= SMALL_INPUT:
+            indent = "\n" + " " * (len(name) + 5)
+            lines.append(f"  {name} = " + np.array2string(value, separator=", ").replace("\n", indent))
+    return lines

@@ -1,0 +1,36 @@
+"""Build submissions for tests: a solution notebook with some exercise cells rewritten."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_submission(folder: Path, notebook: str, replace: dict[str, str],
+                     student_version: bool = False, delete: tuple[str, ...] = (),
+                     strip_metadata: bool = False, name: str | None = None) -> Path:
+    """Copy ``notebook`` into ``folder``, replacing exercise cells' sources by ``replace``.
+
+    ``student_version`` starts from ``notebooks/`` instead of ``solutions/``; ``delete``
+    removes exercise cells; ``strip_metadata`` drops nbgrader metadata, as some editors do.
+    """
+    source = ROOT / ("notebooks" if student_version else "solutions") / f"{notebook}.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    kept = []
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in delete:
+            continue
+        if grade_id in replace:
+            cell.source = replace[grade_id]
+        if strip_metadata:
+            cell.metadata.pop("nbgrader", None)
+        kept.append(cell)
+    nb.cells = kept
+    path = folder / f"{name or notebook}.ipynb"
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return path

@@ -1,0 +1,66 @@
+"""Check cells: public tests in the notebook, with feedback and never an exception."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.exercises import exercise
+from stridelab import check
+from stridelab.public import public_tests
+
+
+def test_a_correct_function_passes_every_public_test():
+    report = check("conv2d", exercise("conv2d").reference)
+    assert report.passed
+    assert str(report).startswith("conv2d: all 3 public tests pass. Well done!")
+
+
+def test_not_implemented_gets_the_friendly_message():
+    def conv2d(x, w):
+        raise NotImplementedError()
+
+    report = check("conv2d", conv2d)
+    assert not report.passed and report.not_implemented
+    assert "not implemented yet" in str(report) and "Traceback" not in str(report)
+
+
+def test_a_mistake_is_explained_with_inputs_and_a_hint():
+    def conv2d(x, w):
+        return exercise("conv2d").reference(x, w[::-1, ::-1])
+
+    text = str(check("conv2d", conv2d))
+    assert "0 of 3 public tests pass" in text or "of 3 public tests pass" in text
+    assert "Hint: flipped kernel" in text
+    assert "x = [[3., 3., 2., 1., 0.]," in text  # the public input, to reproduce the case
+
+
+def test_exceptions_in_learner_code_become_feedback():
+    def conv1d(x, w):
+        return x[len(x) + 1]
+
+    text = str(check("conv1d", conv1d))
+    assert "raised IndexError" in text and "line" in text
+
+
+def test_inputs_are_copies_so_mutation_cannot_spoil_later_cases():
+    def window_dot(x, w, i, j):
+        result = float(np.sum(x[i:i + w.shape[0], j:j + w.shape[1]] * w))
+        x[:] = 0
+        return result
+
+    assert check("window_dot", window_dot).passed
+    assert public_tests("window_dot")[0].cases[0].args[0].sum() > 0
+
+
+def test_unknown_names_and_non_functions_are_explained():
+    assert "no public tests for 'conv9d'" in str(check("conv9d", print))
+    assert "run the cell that defines conv2d first" in str(check("conv2d", None))
+
+
+def test_public_tests_are_exactly_the_graders_public_tests():
+    """One definition, used both ways: the frozen file equals the grader's public tests."""
+    for test in exercise("conv1d").tests(seed=None, hidden=False):
+        frozen = next(t for t in public_tests("conv1d") if t.title == test.title)
+        assert [c.call for c in frozen.cases] == [c.call for c in test.cases]
+        for a, b in zip(frozen.cases, test.cases):
+            np.testing.assert_array_equal(a.expected, b.expected)

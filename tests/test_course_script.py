@@ -1,0 +1,34 @@
+"""course.py, the two-command entry point: validates its task before installing anything."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "course.py"), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_help_lists_the_tasks():
+    result = run("--help")
+    assert result.returncode == 0
+    for task in ("lab", "test", "build"):
+        assert f"course.py {task}" in result.stdout
+
+
+def test_unknown_task_is_one_clear_line():
+    result = run("deploy")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "course.py: unknown task 'deploy'; choose one of: lab, test, build"
+
+
+def test_ci_script_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 course.py test" in readme and "python3 course.py test" in ci
+    assert "python3 course.py lab" in readme

@@ -1,0 +1,170 @@
+"""End to end: `python -m grader grade` on a class of submissions, honest and mistaken.
+
+One grading run serves all the tests in this module (it is the slow part)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_grader
+from tests.submissions import write_submission
+
+NB01 = "01_convolution_dot_product"
+
+FLIPPED = '''
+def conv2d(x, w):
+    kh, kw = w.shape
+    flipped = w[::-1, ::-1]
+    out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i:i + kh, j:j + kw] * flipped)
+    return out
+'''
+OFF_BY_ONE = '''
+def conv2d(x, w):
+    kh, kw = w.shape
+    out = np.zeros((x.shape[0] - kh, x.shape[1] - kw))
+    for i in range(x.shape[0] - kh):
+        for j in range(x.shape[1] - kw):
+            out[i, j] = np.sum(x[i:i + kh, j:j + kw] * w)
+    return out
+'''
+SWAPPED = '''
+def conv2d(x, w):
+    kh, kw = w.shape
+    height, width = x.shape
+    out = np.zeros((width - kw + 1, height - kh + 1))
+    for i in range(width - kw + 1):
+        for j in range(height - kh + 1):
+            out[i, j] = np.sum(x[j:j + kh, i:i + kw] * w)
+    return out
+'''
+CONV1D_FLIPPED = '''
+def conv1d(x, w):
+    return np.convolve(x, w, mode="valid")
+'''
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> Path:
+    """Grade a class of six and return the output folder."""
+    root = tmp_path_factory.mktemp("grading")
+    classroom = root / "class"
+    students = {
+        "honest": ({}, False),
+        "untouched": ({}, True),
+        "flipped": ({"conv2d": FLIPPED, "conv1d": CONV1D_FLIPPED}, False),
+        "off_by_one": ({"conv2d": OFF_BY_ONE}, False),
+        "swapped": ({"conv2d": SWAPPED}, False),
+    }
+    for name, (replace, student_version) in students.items():
+        folder = classroom / name
+        folder.mkdir(parents=True)
+        write_submission(folder, NB01, replace, student_version=student_version)
+    (classroom / "empty").mkdir()
+    result = run_grader("grade", classroom, "--out", root / "out", "--seed", "123", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "Graded 6 submission(s); seed 123" in result.stdout
+    return root / "out"
+
+
+def results(out: Path, student: str) -> dict:
+    return json.loads((out / student / "results.json").read_text())
+
+
+def exercise_scores(out: Path, student: str) -> dict[str, float]:
+    return {k: v["score"] for k, v in results(out, student)["extra_data"]["exercises"].items()}
+
+
+def failures(out: Path, student: str, exercise: str) -> str:
+    return "\n".join(t["output"] for t in results(out, student)["tests"]
+                     if t["name"].startswith(exercise + ":") and t["status"] == "failed")
+
+
+def test_the_solution_scores_full_marks(graded):
+    data = results(graded, "honest")
+    assert data["score"] == data["max_score"] == 15
+    assert all(t["status"] == "passed" for t in data["tests"])
+
+
+def test_results_follow_gradescopes_schema(graded):
+    data = results(graded, "flipped")
+    assert {"score", "max_score", "execution_time", "tests"} <= set(data)
+    for test in data["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test)
+        assert test["name"].split(":")[0] in {"window_dot", "conv1d", "conv2d"}
+        assert test["visibility"] in {"visible", "after_published"}
+    assert data["extra_data"]["seed"] == 123
+
+
+def test_the_untouched_notebook_scores_zero_with_a_reason_per_exercise(graded):
+    data = results(graded, "untouched")
+    assert data["score"] == 0 and data["max_score"] == 15
+    for exercise in ("window_dot", "conv1d", "conv2d"):
+        assert f"{exercise} is not implemented yet" in failures(graded, "untouched", exercise)
+
+
+@pytest.mark.parametrize("student, exercise, hint", [
+    ("flipped", "conv2d", "Hint: flipped kernel"),
+    ("flipped", "conv1d", "Hint: flipped kernel"),
+    ("off_by_one", "conv2d", "Hint: one window short"),
+    ("swapped", "conv2d", "Hint: rows and columns swapped"),
+])
+def test_mistakes_lose_that_exercises_points_and_are_named(graded, student, exercise, hint):
+    scores = exercise_scores(graded, student)
+    assert scores[exercise] < {"conv1d": 5, "conv2d": 6}[exercise]
+    assert scores["window_dot"] == 4  # the other exercises are untouched
+    assert hint in failures(graded, student, exercise)
+
+
+def test_feedback_shows_the_input_and_expected_against_got(graded):
+    text = failures(graded, "swapped", "conv2d")
+    assert "conv2d(x: 4×6, w: 2×3) → expected shape (3, 4), got (4, 3)" in text
+    feedback = (graded / "swapped" / "feedback.md").read_text()
+    assert "Score: 9 / 15" in feedback and "rows and columns swapped" in feedback
+
+
+def test_feedback_never_prints_solution_code(graded):
+    text = (graded / "untouched" / "feedback.md").read_text()
+    assert "np.sum(" not in text and "### BEGIN SOLUTION" not in text
+
+
+def test_an_empty_folder_still_gets_a_row(graded):
+    data = results(graded, "empty")
+    assert data["score"] == 0
+    assert "No notebooks" in data["output"]
+
+
+def test_gradebook_has_a_row_per_student_and_a_column_per_exercise(graded):
+    with open(graded / "gradebook.csv", newline="") as file:
+        rows = {row["student"]: row for row in csv.DictReader(file)}
+    assert set(rows) == {"honest", "untouched", "flipped", "off_by_one", "swapped", "empty"}
+    assert list(next(iter(rows.values()))) == ["student", "window_dot", "conv1d", "conv2d",
+                                               "score", "max_score"]
+    assert rows["honest"]["score"] == "15" and rows["untouched"]["score"] == "0"
+
+
+def test_regrading_reuses_up_to_date_results(graded):
+    before = (graded / "honest" / "results.json").read_text()
+    result = run_grader("grade", graded.parent / "class", "--out", graded, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "6 already up to date; seed 123" in result.stdout  # the recorded seed is reused
+    assert (graded / "honest" / "results.json").read_text() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grade", "no/such/folder", "--out", "x"], "no/such/folder: no such file or folder"),
+    (["grade", "README.md", "--out", "x"], "not a notebook, a folder or a .zip"),
+    (["grade", "solutions"], "the following arguments are required: --out"),
+    (["grade", "solutions", "--out", "x", "--notebook", "99_nope"], "unknown notebook '99_nope'"),
+])
+def test_bad_arguments_exit_nonzero_with_one_line(args, message, tmp_path):
+    result = run_grader(*[a.replace("x", str(tmp_path / "x")) if a == "x" else a for a in args])
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr

@@ -1,0 +1,82 @@
+"""Reading a submitted notebook into the code the sandbox runs, without running it."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+
+from grader.load import load_notebook
+
+NB01 = "01_convolution_dot_product"
+
+
+def test_solution_notebook_gives_every_exercise_cell(submission):
+    program = load_notebook(submission("alice", NB01))
+    assert program.notebook == NB01 and not program.problems and not program.error
+    assert [c.exercise for c in program.cells if c.exercise] == ["window_dot", "conv1d", "conv2d"]
+
+
+def test_other_cells_keep_only_definitions(submission):
+    program = load_notebook(submission("alice", NB01))
+    support = "\n".join(c.source for c in program.cells if not c.exercise)
+    assert "import numpy as np" in support
+    assert "WindowSlider(x, w)" not in support and "edge_demo(conv2d)" not in support
+    assert "x = np.array" not in support  # not a literal: skipped
+
+
+def test_check_cells_are_not_run(submission):
+    program = load_notebook(submission("alice", NB01))
+    assert not any("check(" in c.source for c in program.cells)
+
+
+def test_a_deleted_exercise_cell_is_reported(submission):
+    program = load_notebook(submission("alice", NB01, delete=("conv1d",)))
+    assert "no cell defines conv1d" in program.problems["conv1d"]
+
+
+def test_a_cell_without_metadata_is_found_by_its_def(submission):
+    program = load_notebook(submission("alice", NB01, strip_metadata=True))
+    assert program.notebook == NB01
+    assert {c.exercise for c in program.cells if c.exercise} == {"window_dot", "conv1d", "conv2d"}
+
+
+def test_syntax_errors_are_reported_with_their_line(submission):
+    program = load_notebook(submission("alice", NB01, {"conv2d": "def conv2d(x, w):\n    return (\n"}))
+    assert "syntax error on line" in program.problems["conv2d"]
+
+
+def test_magics_become_harmless_calls(submission):
+    source = "%time 1 + 1\n!ls\ndef conv2d(x, w):\n    return x\n"
+    program = load_notebook(submission("alice", NB01, {"conv2d": source}))
+    cell = next(c for c in program.cells if c.exercise == "conv2d")
+    assert "get_ipython()" in cell.source and "def conv2d" in cell.source
+
+
+def test_cell_magic_body_is_kept_for_python_magics(submission):
+    program = load_notebook(submission("alice", NB01, {"conv2d": "%%time\ndef conv2d(x, w):\n    return x\n"}))
+    cell = next(c for c in program.cells if c.exercise == "conv2d")
+    assert cell.source.splitlines()[1] == "def conv2d(x, w):"
+
+
+def test_unreadable_files_are_problems_not_crashes(tmp_path):
+    broken = tmp_path / f"{NB01}.ipynb"
+    broken.write_text("{ not json")
+    program = load_notebook(broken)
+    assert program.notebook == NB01 and "could not be read as a notebook" in program.error
+    pdf = tmp_path / "essay.ipynb"
+    pdf.write_bytes(b"%PDF-1.4 \x00\x01")
+    assert load_notebook(pdf).error
+
+
+def test_renamed_file_is_recognised_by_its_grade_ids(submission, tmp_path):
+    path = submission("alice", NB01)
+    renamed = path.with_name("my homework (1).ipynb")
+    path.rename(renamed)
+    assert load_notebook(renamed).notebook == NB01
+
+
+def test_unknown_notebook(tmp_path):
+    path = tmp_path / "shopping.ipynb"
+    path.write_text(json.dumps(nbformat.v4.new_notebook()))
+    assert load_notebook(path).error == "is not one of the course's notebooks"
