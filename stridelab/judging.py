@@ -118,6 +118,18 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class SpeedRequirement:
+    """A speed test's bar: ``min_speedup`` times faster than a baseline timed in the same run."""
+
+    baseline: str
+    """What the baseline is, in words: ``"the naive loop over output positions"``."""
+    baseline_seconds: float
+    """The baseline's total time on the test's cases, measured by the grader."""
+    min_speedup: float
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class GradedTest:
     """A named, scored group of cases; it earns its points when every case passes."""
 
@@ -126,6 +138,8 @@ class GradedTest:
     points: float
     hidden: bool
     cases: tuple[Expectation, ...]
+    speed: SpeedRequirement | None = None
+    """For speed tests: how fast the function must be, against a baseline timed here."""
 
     @property
     def name(self) -> str:
@@ -330,12 +344,25 @@ def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
 
 
 def judge_test(test: GradedTest, outcomes: Sequence[Outcome]) -> TestVerdict:
-    """Judge every case of ``test``; it scores its points only when all of them pass."""
+    """Judge every case of ``test``; it scores its points only when all of them pass.
+
+    A speed test also needs the learner's total time (``Outcome.seconds``, measured by the
+    caller) to beat the baseline's by ``min_speedup``.
+    """
     failures = []
     for expectation, outcome in zip(test.cases, outcomes, strict=True):
         verdict = judge(expectation, outcome)
         if not verdict.passed:
             failures.append((expectation, verdict))
+    if not failures and test.speed is not None and test.cases:
+        seconds = sum(outcome.seconds for outcome in outcomes)
+        speedup = test.speed.baseline_seconds / max(seconds, 1e-9)
+        if speedup < test.speed.min_speedup:
+            message = (f"{test.cases[0].call} and {len(test.cases) - 1} more: correct, but your "
+                       f"function took {seconds:.3g} s and {test.speed.baseline} "
+                       f"{test.speed.baseline_seconds:.3g} s — {speedup:.1f}× faster; this test "
+                       f"needs {test.speed.min_speedup:g}×")
+            failures.append((test.cases[0], Verdict(False, message, test.speed.hint)))
     return TestVerdict(test, 0.0 if failures else float(test.points), tuple(failures))
 
 

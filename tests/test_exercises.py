@@ -101,3 +101,21 @@ def test_conv1d_reference_is_unflipped_and_valid():
 def test_notebook_01_uses_the_worked_example_as_a_test_case():
     calls = {c.call for t in exercise("conv2d").tests(seed=None, hidden=False) for c in t.cases}
     assert "conv2d(x: 5×5, w: 3×3)" in calls
+
+
+def test_speed_sets_time_their_baseline_when_expanded():
+    import time as clock
+
+    from grader.exercises import Case, CaseSet, Exercise, Speed
+
+    def slow(x):
+        clock.sleep(0.01)
+        return x
+
+    speed = Speed(slow, "a sleepy baseline", min_speedup=5)
+    ex = Exercise("ident", "00_demo", lambda x: x, (
+        CaseSet("fast enough", 1, [Case((1,)), Case((2,))], hidden=True, speed=speed),))
+    test = ex.tests(seed=0)[0]
+    assert test.speed.min_speedup == 5 and test.speed.baseline_seconds >= 0.02
+    with pytest.raises(ValueError, match="speed tests are timed by the grader"):
+        CaseSet("public speed", 1, [], speed=speed)

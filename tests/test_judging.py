@@ -137,3 +137,17 @@ def test_error_info_points_at_the_learners_line():
     info = ErrorInfo.from_exception(caught.value)
     assert info.type == "IndexError" and info.where == "line 3: return x[10]"
     assert "LookupError" in info.bases
+
+
+def test_speed_tests_compare_the_learners_time_with_the_baseline():
+    from stridelab.judging import SpeedRequirement
+
+    speed = SpeedRequirement("the naive loop", baseline_seconds=1.0, min_speedup=10, hint="vectorize")
+    test = GradedTest("f", "speed", 2, True, (expect(1), expect(2)), speed)
+    fast = judge_test(test, [Outcome(value=1, seconds=0.02), Outcome(value=2, seconds=0.03)])
+    slow = judge_test(test, [Outcome(value=1, seconds=0.2), Outcome(value=2, seconds=0.3)])
+    wrong = judge_test(test, [Outcome(value=1, seconds=0.01), Outcome(value=5, seconds=0.01)])
+    assert fast.score == 2
+    assert slow.score == 0 and "2.0× faster; this test needs 10×" in slow.feedback()
+    assert "Hint: vectorize" in slow.feedback()
+    assert wrong.score == 0 and "expected 2, got 5" in wrong.feedback()

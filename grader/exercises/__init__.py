@@ -10,9 +10,10 @@ import importlib
 import pkgutil
 from functools import cache
 
-from grader.exercises._spec import Case, CaseSet, Exercise, Mistake
+from grader.exercises._spec import Case, CaseSet, Exercise, Mistake, Speed
 
-__all__ = ["Case", "CaseSet", "Exercise", "Mistake", "all_exercises", "exercise", "notebooks"]
+__all__ = ["Case", "CaseSet", "Exercise", "Mistake", "Speed", "all_exercises", "exercise",
+           "notebooks"]
 
 
 @cache

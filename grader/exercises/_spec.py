@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,9 +27,10 @@ from typing import Any, Union
 import numpy as np
 
 from stridelab.encoding import Raises, ShapeOnly
-from stridelab.judging import Expectation, GradedTest, KnownMistake, compare
+from stridelab.judging import Expectation, GradedTest, KnownMistake, SpeedRequirement, compare
 
-__all__ = ["Case", "CaseSet", "Exercise", "Mistake", "Raises", "ShapeOnly", "describe_value"]
+__all__ = ["Case", "CaseSet", "Exercise", "Mistake", "Raises", "ShapeOnly", "Speed",
+           "describe_value"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,33 @@ class Case:
 
 
 CaseSource = Union[Sequence[Case], Callable[[np.random.Generator], Sequence[Case]]]
+
+
+@dataclass(frozen=True)
+class Speed:
+    """A speed test's bar: ``min_speedup`` times faster than ``baseline`` on the same cases.
+
+    The grader times ``baseline`` in its own process when it expands the tests — once per
+    grading run, on that run's cases — and the learner's calls in the sandbox, by its own
+    clock, so neither time can be forged. Cases should be large enough that computing, not
+    passing data to the sandbox, dominates.
+    """
+
+    baseline: Callable[..., Any]
+    description: str
+    """The baseline in words: ``"the naive loop over output positions"``."""
+    min_speedup: float
+    hint: str = ""
+
+    def time(self, cases: Sequence[Case]) -> float:
+        """The baseline's total wall-clock time on ``cases``, best of three runs."""
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            for case in cases:
+                self.baseline(*case.args, **case.kwargs)
+            best = min(best, time.perf_counter() - started)
+        return best
 
 
 @dataclass(frozen=True)
@@ -55,6 +84,12 @@ class CaseSet:
     points: float
     cases: CaseSource
     hidden: bool = False
+    speed: Speed | None = None
+    """Makes this a speed test: see :class:`Speed`. Speed tests are always hidden."""
+
+    def __post_init__(self) -> None:
+        if self.speed is not None and not self.hidden:
+            raise ValueError(f"{self.title}: speed tests are timed by the grader, so hidden")
 
     def draw(self, rng: np.random.Generator) -> list[Case]:
         return list(self.cases(rng) if callable(self.cases) else self.cases)
@@ -160,9 +195,12 @@ class Exercise:
                 rng = np.random.default_rng([seed, _seed_for(self.name, case_set.title)])
             else:
                 rng = np.random.default_rng(_seed_for(self.name, case_set.title))
-            cases = tuple(
-                self.expect(case, show_inputs=not case_set.hidden) for case in case_set.draw(rng)
-            )
+            drawn = case_set.draw(rng)
+            cases = tuple(self.expect(case, show_inputs=not case_set.hidden) for case in drawn)
+            speed = None
+            if case_set.speed is not None:
+                bar = case_set.speed
+                speed = SpeedRequirement(bar.description, bar.time(drawn), bar.min_speedup, bar.hint)
             tests.append(GradedTest(self.name, case_set.title, case_set.points,
-                                    case_set.hidden, cases))
+                                    case_set.hidden, cases, speed))
         return tests

@@ -1,0 +1,18 @@
+"""Asset drawings, one module per notebook (``nbNN.py``), each with an ``ASSETS`` dict:
+file name in ``assets/`` → function returning the file's bytes."""
+
+from __future__ import annotations
+
+import io
+
+
+def gif(frames: list[bytes], seconds_per_frame: float) -> bytes:
+    """An endlessly looping GIF from PNG frames (a 64-colour palette keeps it small)."""
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(frame)).convert("RGB") for frame in frames]
+    palette = [image.quantize(colors=64, method=Image.Quantize.MEDIANCUT) for image in images]
+    buffer = io.BytesIO()
+    palette[0].save(buffer, format="GIF", save_all=True, append_images=palette[1:],
+                    duration=int(seconds_per_frame * 1000), loop=0, optimize=False)
+    return buffer.getvalue()
