@@ -301,7 +301,7 @@ def _generic_hint(expected: Any, got: Any) -> str:
 
 def _mistake_hint(expectation: Expectation, got: Any) -> str:
     for mistake in expectation.mistakes:
-        if compare(mistake.output, got) is None:
+        if not isinstance(mistake.output, Raises) and compare(mistake.output, got) is None:
             return f"{mistake.name} — {mistake.hint}"
     return _generic_hint(expectation.expected, got)
 
@@ -328,7 +328,9 @@ def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
         return Verdict(False, f"{call} should raise {expected.exception}, but it returned "
                        f"{_short(outcome.value)}")
     if error is not None:
-        return Verdict(False, _error_message(call, error))
+        hint = next((f"{m.name} — {m.hint}" for m in expectation.mistakes
+                     if isinstance(m.output, Raises) and m.output.exception in (error.type, *error.bases)), "")
+        return Verdict(False, _error_message(call, error), hint)
     names = expectation.returns
     if names and isinstance(expected, tuple) and isinstance(outcome.value, (tuple, list)) \
             and len(outcome.value) == len(expected):

@@ -168,3 +168,30 @@ def test_bad_arguments_exit_nonzero_with_one_line(args, message, tmp_path):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+@pytest.fixture(scope="module")
+def course_graded(tmp_path_factory) -> Path:
+    """The whole course graded twice: the solutions, and the untouched student notebooks."""
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path_factory.mktemp("course") / "out"
+    result = run_grader("grade", root / "solutions", root / "notebooks", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_every_solution_notebook_grades_full_marks(course_graded):
+    from grader.exercises import notebooks
+
+    data = results(course_graded, "solutions")
+    graded = {e["notebook"] for e in data["extra_data"]["exercises"].values()}
+    assert graded == set(notebooks())
+    failing = [t["name"] + "\n" + t["output"] for t in data["tests"] if t["status"] != "passed"]
+    assert not failing and data["score"] == data["max_score"] > 0
+
+
+def test_every_untouched_student_notebook_grades_zero_with_reasons(course_graded):
+    data = results(course_graded, "notebooks")
+    assert data["score"] == 0
+    for test in data["tests"]:
+        assert "is not implemented yet" in test["output"], test

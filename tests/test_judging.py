@@ -151,3 +151,13 @@ def test_speed_tests_compare_the_learners_time_with_the_baseline():
     assert slow.score == 0 and "2.0× faster; this test needs 10×" in slow.feedback()
     assert "Hint: vectorize" in slow.feedback()
     assert wrong.score == 0 and "expected 2, got 5" in wrong.feedback()
+
+
+def test_a_mistake_that_raises_is_recognised_by_the_exception_type():
+    mistake = KnownMistake("x[p:-p] at p = 0", "that slice is empty when p is 0", Raises("ValueError"))
+    case = expect(np.zeros(2), [mistake])
+    error = ErrorInfo("ValueError", "could not broadcast", ("Exception",))
+    assert judge(case, Outcome(error=error)).hint.startswith("x[p:-p] at p = 0")
+    other = ErrorInfo("IndexError", "out of range", ("LookupError", "Exception"))
+    assert judge(case, Outcome(error=other)).hint == ""
+    assert judge(case, Outcome(value=np.ones(2))).hint == ""

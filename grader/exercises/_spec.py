@@ -100,8 +100,9 @@ class Mistake:
     """A known wrong implementation, and the hint shown when a student's output matches it.
 
     ``implementation`` has the exercise's signature; it may return :class:`ShapeOnly` when
-    only the shape of the wrong output is predictable. Cases where it raises, or agrees
-    with the reference, simply do not mention it.
+    only the shape of the wrong output is predictable. Where it raises an exception but the
+    reference does not (``x[p:-p]`` at ``p = 0``, say), a student raising the same
+    exception type gets the hint. Cases where it agrees with the reference do not mention it.
     """
 
     name: str
@@ -168,8 +169,10 @@ class Exercise:
         for mistake in self.mistakes:
             try:
                 output = self._run(mistake.implementation, case)
-            except Exception:  # noqa: BLE001 - a mistake that cannot run here says nothing
-                continue
+            except Exception as error:  # noqa: BLE001 - the mistake crashes on this case
+                if isinstance(expected, Raises):
+                    continue
+                output = Raises(type(error).__name__)
             if isinstance(expected, Raises) or compare(expected, output) is not None:
                 known.append(KnownMistake(mistake.name, mistake.hint, output))
         return Expectation(
