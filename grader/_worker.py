@@ -95,7 +95,10 @@ class Worker:
         return {"ok": True, "value": encode_or_unsupported(value)}
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Answer one request; malformed requests are the grader's bug, reported as such."""
+        """Answer one request, echoing its ``id`` so the grader can match the answer to it."""
+        return {**self._answer(request), "id": request.get("id")}
+
+    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if op == "exec":
             return self.exec_cell(request["namespace"], request["label"], request["source"])

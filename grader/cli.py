@@ -68,7 +68,23 @@ def _parser() -> argparse.ArgumentParser:
     grade_cmd.add_argument("--require-isolation", action="store_true",
                            help=_help(GradingOptions, "require_isolation"))
     grade_cmd.add_argument("--fresh", action="store_true", help=_help(GradingOptions, "fresh"))
+    grade_cmd.add_argument("--student", metavar="NAME", help=_help(GradingOptions, "student"))
     grade_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    course = commands.add_parser(
+        "nbgrader-course", help="lay out an nbgrader course folder, one assignment per notebook",
+        description="Create (or refresh) an nbgrader course folder whose nbgrader_config.py "
+        "loads this repository's; then use nbgrader's own commands in it.")
+    course.add_argument("directory", type=Path, metavar="DIR")
+
+    bundle = commands.add_parser(
+        "gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
+    bundle.add_argument("--out", type=Path, default=Path("gradescope-autograder.zip"),
+                        metavar="ZIP", help="where to write the zip (default: %(default)s)")
+
+    run = commands.add_parser(
+        "gradescope-run", help="inside Gradescope: grade ROOT/submission into ROOT/results")
+    run.add_argument("root", type=Path, nargs="?", default=Path("/autograder"), metavar="ROOT")
     return parser
 
 
@@ -81,6 +97,7 @@ def _grade(args: argparse.Namespace) -> int:
     options = GradingOptions(
         out=args.out, notebooks=tuple(args.notebook), limits=limits,
         require_isolation=args.require_isolation, fresh=args.fresh, progress=not args.quiet,
+        student=args.student,
         **{k: v for k, v in given.items() if v is not None},
     )
     summary = grade(args.paths, options)
@@ -97,6 +114,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "grade":
             return _grade(args)
+        if args.command == "nbgrader-course":
+            from grader.nbgrader_course import create_course
+
+            names = create_course(args.directory)
+            print(f"nbgrader course in {args.directory}: assignments {', '.join(names)}.\n"
+                  f"Next: cd {args.directory} && nbgrader generate_assignment {names[0]}")
+            return 0
+        if args.command == "gradescope-bundle":
+            from grader.gradescope import build_bundle
+
+            print(f"Wrote {build_bundle(args.out)}: upload it as the Gradescope autograder.")
+            return 0
+        if args.command == "gradescope-run":
+            from grader.gradescope import run_in_gradescope
+
+            return run_in_gradescope(args.root)
         raise UsageError(f"unknown command {args.command}")
     except GraderError as error:
         print(f"python -m grader: error: {error}", file=sys.stderr)

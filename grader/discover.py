@@ -101,8 +101,16 @@ def _from_folder(folder: Path, name: str) -> Iterable[Submission]:
             yield Submission(child.stem, (child,), child)
 
 
-def find_submissions(paths: Sequence[Path], workspace: Path) -> list[Submission]:
-    """Every submission in ``paths``; :class:`UsageError` for a path that cannot be graded."""
+def find_submissions(paths: Sequence[Path], workspace: Path,
+                     student: str | None = None) -> list[Submission]:
+    """Every submission in ``paths``; :class:`UsageError` for a path that cannot be graded.
+
+    With ``student``, every notebook found anywhere in ``paths`` is that one student's.
+    """
+    if student is not None:
+        submissions = find_submissions(paths, workspace)
+        notebooks_found = tuple(sorted({p for s in submissions for p in s.notebooks}))
+        return [Submission(student, notebooks_found, paths[0] if paths else Path("."))]
     found: list[Submission] = []
     loose: dict[Path, list[Path]] = {}
     for path in paths:

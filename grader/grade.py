@@ -59,6 +59,8 @@ class GradingOptions:
     """Grade every submission again, even those whose results are up to date."""
     progress: bool = True
     """Show a progress bar on stderr."""
+    student: str | None = None
+    """Grade every notebook found in the paths as this one student's (as on Gradescope)."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,7 @@ def grade(paths: Sequence[Path], options: GradingOptions,
         raise UsageError("--jobs must be at least 1")
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
         workspace = Path(scratch)
-        submissions = find_submissions(paths, workspace / "inputs")
+        submissions = find_submissions(paths, workspace / "inputs", options.student)
         if not submissions:
             raise UsageError("no submissions found in " + ", ".join(map(str, paths)))
         names = _notebooks_to_grade(options, submissions)

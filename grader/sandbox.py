@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import json
 import os
+import secrets
 import selectors
 import shutil
 import signal
@@ -145,7 +146,9 @@ class _InProcessSession(Session):
 
     def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         # Round-trip through JSON as the real boundary does, so encoding bugs show here too.
-        return json.loads(json.dumps(self.worker.handle(json.loads(json.dumps(message)))))
+        answer = json.loads(json.dumps(self.worker.handle(json.loads(json.dumps(message)))))
+        answer.pop("id", None)
+        return answer
 
     def close(self) -> None:
         pass
@@ -255,8 +258,14 @@ class _ProcessSession(Session):
         if self.process.poll() is not None:
             raise self._reason()
         deadline = time.monotonic() + timeout
-        self._write(json.dumps(message).encode() + b"\n", deadline)
-        return self._read_line(deadline)
+        nonce = secrets.token_hex(8)
+        self._write(json.dumps({**message, "id": nonce}).encode() + b"\n", deadline)
+        answer = self._read_line(deadline)
+        if answer.pop("id", None) != nonce:
+            self.close()
+            raise _failure("crash", "interfered with the grader's connection to the worker "
+                           "(an answer arrived that the grader did not ask for)")
+        return answer
 
     def close(self) -> None:
         if self.process.poll() is None:

@@ -83,3 +83,11 @@ def test_bad_paths_are_usage_errors(tmp_path, name):
         path.write_text("hi")
     with pytest.raises(UsageError, match=name):
         find_submissions([path], tmp_path / "ws")
+
+
+def test_one_named_student_collects_every_notebook(tmp_path):
+    touch(tmp_path / "upload" / "week1" / f"{NB01}.ipynb")
+    touch(tmp_path / "upload" / "extra" / "scratch.ipynb")
+    found = find_submissions([tmp_path / "upload"], tmp_path / "ws", student="submission")
+    assert [(s.student, sorted(p.name for p in s.notebooks)) for s in found] == [
+        ("submission", [f"{NB01}.ipynb", "scratch.ipynb"])]
