@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", type=Path, default=Path("gradescope-autograder.zip"),
                         metavar="ZIP", help="where to write the zip (default: %(default)s)")
 
+    progress = commands.add_parser(
+        "progress", help="a learner's progress: every exercise passed, failing or not started",
+        description="Run the public tests of every saved notebook in FOLDER and print a table "
+        "of the course's exercises.")
+    progress.add_argument("folder", type=Path, nargs="?", default=Path("notebooks"),
+                          metavar="FOLDER", help="where your notebooks are (default: notebooks)")
+
     run = commands.add_parser(
         "gradescope-run", help="inside Gradescope: grade ROOT/submission into ROOT/results")
     run.add_argument("root", type=Path, nargs="?", default=Path("/autograder"), metavar="ROOT")
@@ -120,6 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             names = create_course(args.directory)
             print(f"nbgrader course in {args.directory}: assignments {', '.join(names)}.\n"
                   f"Next: cd {args.directory} && nbgrader generate_assignment {names[0]}")
+            return 0
+        if args.command == "progress":
+            from grader.progress import course_progress, format_progress
+
+            print(format_progress(course_progress(args.folder)))
             return 0
         if args.command == "gradescope-bundle":
             from grader.gradescope import build_bundle

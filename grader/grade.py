@@ -75,10 +75,12 @@ class GradingPlan:
     """Hash of the seed, the graded notebooks and the grader's own code."""
 
     @classmethod
-    def create(cls, seed: int, notebook_names: Sequence[str], sandbox: Sandbox) -> GradingPlan:
+    def create(cls, seed: int, notebook_names: Sequence[str], sandbox: Sandbox,
+               hidden: bool = True) -> GradingPlan:
+        """Expand the tests of ``notebook_names``; ``hidden=False`` keeps the public ones only."""
         exercises = tuple(e for name in notebook_names for e in notebooks()[name])
-        tests = {e.name: e.tests(seed) for e in exercises}
-        digest = hashlib.sha256(f"{seed}:{','.join(notebook_names)}".encode())
+        tests = {e.name: e.tests(seed, hidden=hidden) for e in exercises}
+        digest = hashlib.sha256(f"{seed}:{hidden}:{','.join(notebook_names)}".encode())
         for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
             digest.update(path.read_bytes())
         return cls(seed, exercises, tests, sandbox, digest.hexdigest())

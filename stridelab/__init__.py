@@ -12,5 +12,6 @@ Widgets and figures live in :mod:`stridelab.widgets` and :mod:`stridelab.figures
 
 from stridelab.check import CheckReport, check
 from stridelab.layers import Conv, Pool
+from stridelab.progress import progress
 
-__all__ = ["CheckReport", "Conv", "Pool", "check"]
+__all__ = ["CheckReport", "Conv", "Pool", "check", "progress"]

@@ -1,0 +1,109 @@
+"""Grading speed: this grader against stock ``nbgrader autograde``, side by side in one run.
+
+    .venv/bin/python benchmarks/grading.py                # 4 full submissions each, then a class of 300
+    .venv/bin/python benchmarks/grading.py --students 8 --class-size 0
+
+A full submission is every notebook of the course (the solutions, so every test runs).
+Both graders grade the same submissions on this machine in the same run; the ratio is what
+to read, the absolute times depend on the machine. nbgrader is run with its stock pipeline
+(the whole notebook executed in a kernel, one notebook at a time), which is what this
+grader replaces. Then this grader alone grades a class of ``--class-size`` submissions, the
+issue's "300 in under 10 minutes on 2 cores".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader import GradingOptions, grade  # noqa: E402
+
+STOCK_CONFIG = """c = get_config()
+c.CourseDirectory.course_id = "benchmark"
+c.CourseDirectory.root = {root!r}
+c.Execute.timeout = 600
+"""
+
+
+def make_class(folder: Path, students: int) -> list[str]:
+    """``students`` copies of the solutions, as student folders; returns the notebook names."""
+    names = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
+    for index in range(students):
+        target = folder / f"student{index:03d}"
+        target.mkdir(parents=True)
+        for name in names:
+            shutil.copy2(ROOT / "solutions" / f"{name}.ipynb", target / f"{name}.ipynb")
+    return names
+
+
+def time_ours(classroom: Path, out: Path, jobs: int) -> float:
+    started = time.perf_counter()
+    grade([classroom], GradingOptions(out=out, jobs=jobs, progress=False, fresh=True, seed=1))
+    return time.perf_counter() - started
+
+
+def time_nbgrader(classroom: Path, course: Path, names: list[str]) -> float:
+    """Stock nbgrader: generate each assignment, then autograde every student's copy."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    course.mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(STOCK_CONFIG.format(root=str(course)))
+    for name in names:
+        (course / "source" / name).mkdir(parents=True)
+        shutil.copy2(ROOT / "solutions" / f"{name}.ipynb", course / "source" / name)
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name],
+                       cwd=course, env=env, check=True, capture_output=True)
+    for student in sorted(p.name for p in classroom.iterdir()):
+        for name in names:
+            target = course / "submitted" / student / name
+            target.mkdir(parents=True)
+            shutil.copy2(classroom / student / f"{name}.ipynb", target)
+    started = time.perf_counter()
+    for name in names:
+        result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", name],
+                                cwd=course, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stderr[-2000:], file=sys.stderr)
+            raise SystemExit(f"nbgrader autograde {name} failed")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=4, help="submissions for the comparison")
+    parser.add_argument("--class-size", type=int, default=300,
+                        help="class graded by this grader alone afterwards (0 to skip)")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
+        root = Path(scratch)
+        names = make_class(root / "class", args.students)
+        print(f"{args.students} full submissions of {len(names)} notebooks each; {cores} cores")
+        ours_parallel = time_ours(root / "class", root / "ours", jobs=cores)
+        ours_serial = time_ours(root / "class", root / "ours1", jobs=1)
+        theirs = time_nbgrader(root / "class", root / "nbgrader", names)
+        n = args.students
+        print(f"{'grader':<34}{'s / submission':>16}")
+        print(f"{'this grader, --jobs ' + str(cores):<34}{ours_parallel / n:>16.2f}")
+        print(f"{'this grader, --jobs 1':<34}{ours_serial / n:>16.2f}")
+        print(f"{'nbgrader autograde (stock)':<34}{theirs / n:>16.2f}")
+        print(f"speed-up over nbgrader: {theirs / ours_parallel:.1f}× with {cores} jobs, "
+              f"{theirs / ours_serial:.1f}× on one core")
+        if args.class_size:
+            shutil.rmtree(root / "class")
+            make_class(root / "class", args.class_size)
+            seconds = time_ours(root / "class", root / "big", jobs=cores)
+            print(f"a class of {args.class_size}: {seconds / 60:.1f} min with {cores} jobs "
+                  f"({seconds / args.class_size:.2f} s / submission)")
+
+
+if __name__ == "__main__":
+    main()
