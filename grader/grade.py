@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,8 +119,12 @@ def _problem(message: str) -> ErrorInfo:
 
 
 def grade_submission(submission: Submission, plan: GradingPlan, workdir: Path,
-                     time_budget: float) -> StudentResult:
-    """Grade one student's notebooks in one sandbox session; never raises."""
+                     time_budget: float,
+                     loaded: Mapping[Path, NotebookProgram] | None = None) -> StudentResult:
+    """Grade one student's notebooks in one sandbox session; never raises.
+
+    ``loaded`` may hold programs already read from the submission's notebooks.
+    """
     started = time.monotonic()
     fingerprint = _submission_fingerprint(submission, plan)
     programs: dict[str, NotebookProgram] = {}
@@ -129,7 +133,7 @@ def grade_submission(submission: Submission, plan: GradingPlan, workdir: Path,
     outcomes: dict[str, list[Outcome]] = {}
     try:
         for path in submission.notebooks:
-            program = load_notebook(path)
+            program = (loaded or {}).get(path) or load_notebook(path)
             if program.notebook is None or program.notebook not in {e.notebook for e in plan.exercises}:
                 if program.error:
                     notes.append(f"{path.name} {program.error}; it was not graded.")
@@ -199,14 +203,15 @@ def _choose_seed(options: GradingOptions) -> int:
         return secrets.randbelow(2**31)
 
 
-def _notebooks_to_grade(options: GradingOptions, submissions: Sequence[Submission]) -> list[str]:
+def _notebooks_to_grade(options: GradingOptions,
+                        programs: Mapping[Path, NotebookProgram]) -> list[str]:
     known = list(notebooks())
     if options.notebooks:
         unknown = [n for n in options.notebooks if n not in known]
         if unknown:
             raise UsageError(f"unknown notebook {unknown[0]!r}; choose from: {', '.join(known)}")
         return [n for n in known if n in options.notebooks]
-    found = {load_notebook(p).notebook for s in submissions for p in s.notebooks}
+    found = {program.notebook for program in programs.values()}
     return [n for n in known if n in found]
 
 
@@ -236,7 +241,8 @@ def grade(paths: Sequence[Path], options: GradingOptions,
         submissions = find_submissions(paths, workspace / "inputs", options.student)
         if not submissions:
             raise UsageError("no submissions found in " + ", ".join(map(str, paths)))
-        names = _notebooks_to_grade(options, submissions)
+        programs = {p: load_notebook(p) for s in submissions for p in s.notebooks}
+        names = _notebooks_to_grade(options, programs)
         if not names:
             raise UsageError("none of the submitted notebooks is a course notebook; "
                              f"expected names like {next(iter(notebooks()))}.ipynb")
@@ -253,7 +259,8 @@ def grade(paths: Sequence[Path], options: GradingOptions,
             workdir = workspace / "work" / str(index)
             workdir.mkdir(parents=True)
             try:
-                result = grade_submission(submission, plan, workdir, options.time_per_submission)
+                result = grade_submission(submission, plan, workdir, options.time_per_submission,
+                                          programs)
                 write_student(options.out, result)
                 return result
             finally:
