@@ -97,7 +97,9 @@ def ensure_environment() -> Path:
 def task_command(task: str, python: Path, extra: list[str]) -> list[str]:
     """The command line a task runs inside the environment."""
     if task == "lab":
-        return [str(python), "-m", "jupyterlab", f"--config={LAB_CONFIG}", *extra, FIRST_NOTEBOOK]
+        as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        return [str(python), "-m", "jupyterlab", f"--config={LAB_CONFIG}", *as_root, *extra,
+                FIRST_NOTEBOOK]
     if task == "test":
         return [str(python), "-m", "pytest", *extra]
     if task == "build":
