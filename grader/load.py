@@ -26,6 +26,8 @@ from grader.exercises import Exercise, notebooks
 
 __all__ = ["CodeCell", "NotebookProgram", "identify_notebook", "load_notebook"]
 
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+"""Larger files are refused unread: a notebook's code is kilobytes, only outputs get big."""
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 """Cell magics whose body is still Python, run as plain code when grading."""
 
@@ -153,6 +155,10 @@ def _find_exercise_cells(
 def load_notebook(path: Path) -> NotebookProgram:
     """Read ``path`` into a :class:`NotebookProgram`; never raises for a bad submission."""
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return NotebookProgram(path, identify_notebook(path, set()), error=(
+                f"is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB; clear its outputs "
+                "(Edit → Clear Outputs of All Cells), save and submit again"))
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - any unreadable file is a per-file problem
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__

@@ -80,3 +80,13 @@ def test_unknown_notebook(tmp_path):
     path = tmp_path / "shopping.ipynb"
     path.write_text(json.dumps(nbformat.v4.new_notebook()))
     assert load_notebook(path).error == "is not one of the course's notebooks"
+
+
+def test_huge_files_are_refused_unread(tmp_path, monkeypatch):
+    import grader.load
+
+    monkeypatch.setattr(grader.load, "MAX_NOTEBOOK_BYTES", 1000)
+    path = tmp_path / f"{NB01}.ipynb"
+    path.write_text(json.dumps(nbformat.v4.new_notebook()) + " " * 2000)
+    program = load_notebook(path)
+    assert program.notebook == NB01 and "is larger than" in program.error
