@@ -101,12 +101,11 @@ def draw_grid(
     if annotate is None:
         annotate = values.size <= 100
     if annotate:
-        low, high = image.get_clim()
-        middle = (low + high) / 2
         for (i, j), value in np.ndenumerate(values):
             if mask is not None and mask[i, j]:
                 continue
-            dark_cell = (value < middle) if cmap == CMAP else False
+            red, green, blue, _ = image.cmap(image.norm(value))
+            dark_cell = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
             ax.text(j, i, _value_text(value), ha="center", va="center", fontsize=10,
                     color="white" if dark_cell else "black")
     rows, cols = values.shape
