@@ -322,11 +322,13 @@ def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
     if isinstance(expected, Raises):
         if error is not None and expected.exception in (error.type, *error.bases):
             return Verdict(True)
+        if error is not None and error.kind != "exception":
+            return Verdict(False, _error_message(call, error))
         if error is not None:
             return Verdict(False, f"{call} should raise {expected.exception}, but "
                            + _error_message("it", error).removeprefix("it "))
         return Verdict(False, f"{call} should raise {expected.exception}, but it returned "
-                       f"{_short(outcome.value)}")
+                       f"{_short(outcome.value)}", _mistake_hint(expectation, outcome.value))
     if error is not None:
         hint = next((f"{m.name} — {m.hint}" for m in expectation.mistakes
                      if isinstance(m.output, Raises) and m.output.exception in (error.type, *error.bases)), "")

@@ -37,7 +37,9 @@ class InteractiveFigure(widgets.VBox):
         super().__init__([widgets.HBox(controls, layout=widgets.Layout(flex_flow="row wrap")),
                           self.message, self.image, self.caption])
         for control in controls:
-            control.observe(self._on_change, names="value")
+            # A Play button drives a slider it is linked to; watching both would redraw twice.
+            if not isinstance(control, widgets.Play):
+                control.observe(self._on_change, names="value")
         self.redraw()
 
     def draw(self) -> None:

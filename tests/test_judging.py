@@ -161,3 +161,16 @@ def test_a_mistake_that_raises_is_recognised_by_the_exception_type():
     other = ErrorInfo("IndexError", "out of range", ("LookupError", "Exception"))
     assert judge(case, Outcome(error=other)).hint == ""
     assert judge(case, Outcome(value=np.ones(2))).hint == ""
+
+
+def test_returning_a_value_instead_of_raising_can_match_a_known_mistake():
+    mistake = KnownMistake("no validation", "check k <= n + 2p first", 0)
+    verdict = judge(expect(Raises("ValueError"), [mistake]), Outcome(value=0))
+    assert "should raise ValueError, but it returned 0" in verdict.message
+    assert verdict.hint.startswith("no validation")
+
+
+def test_limits_read_plainly_even_where_an_exception_was_expected():
+    limit = ErrorInfo("NotGraded", "was not graded: the notebook was not submitted", kind="crash")
+    verdict = judge(expect(Raises("ValueError")), Outcome(error=limit))
+    assert verdict.message == "f(x: 3×4) → was not graded: the notebook was not submitted"

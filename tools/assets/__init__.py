@@ -6,12 +6,17 @@ from __future__ import annotations
 import io
 
 
-def gif(frames: list[bytes], seconds_per_frame: float) -> bytes:
-    """An endlessly looping GIF from PNG frames (a 64-colour palette keeps it small)."""
+def gif(frames: list[bytes], seconds_per_frame: float, dither: bool = True) -> bytes:
+    """An endlessly looping GIF from PNG frames (a 64-colour palette keeps it small).
+
+    ``dither=False`` suits fine patterns, which dithering turns into noise and bytes.
+    """
     from PIL import Image
 
     images = [Image.open(io.BytesIO(frame)).convert("RGB") for frame in frames]
-    palette = [image.quantize(colors=64, method=Image.Quantize.MEDIANCUT) for image in images]
+    mode = Image.Dither.FLOYDSTEINBERG if dither else Image.Dither.NONE
+    palette = [image.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=mode)
+               for image in images]
     buffer = io.BytesIO()
     palette[0].save(buffer, format="GIF", save_all=True, append_images=palette[1:],
                     duration=int(seconds_per_frame * 1000), loop=0, optimize=False)
