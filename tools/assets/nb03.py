@@ -1,0 +1,24 @@
+"""Assets of notebook 03 (downsampling): the aliasing lab moving its input pixel by pixel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tools.assets import gif
+
+
+def aliasing_shift_gif() -> bytes:
+    """A zone plate moved right 0, 1, 2, 3 pixels, subsampled at stride 2 with and without blur."""
+    from stridelab.downsampling import AliasingLab
+
+    lab = AliasingLab(stride=2, shift=0, pattern="zone plate", dpi=64)
+    frames = []
+    for shift in (0, 1, 2, 3):
+        lab.shift.value = shift
+        frames.append(lab.image.value)
+    return gif(frames, seconds_per_frame=1.2)
+
+
+ASSETS: dict[str, Callable[[], bytes]] = {
+    "aliasing_shift.gif": aliasing_shift_gif,
+}
