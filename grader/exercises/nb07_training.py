@@ -1,0 +1,439 @@
+"""Notebook 07 — learning with strided convolutions: ``dilate``, ``conv2d_backward``,
+``conv_transpose2d``.
+
+The references take the other road from the solution notebook: the solution scatters the
+upstream gradient window by window, while the reference for ``conv2d_backward`` computes
+``dx`` as a full correlation of the *dilated* gradient with the *flipped* kernel and ``dw``
+as a correlation of the padded input with the dilated gradient; ``conv_transpose2d``'s
+reference stamps the kernel once per kernel offset, where the solution dilates, pads and
+convolves. Known mistakes are written as the loops students write, with one thing wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from grader.exercises._common import DUMOULIN_W, DUMOULIN_X, pair, random_array, small_ints
+from grader.exercises._spec import Case, CaseSet, Exercise, Mistake
+
+NOTEBOOK = "07_training"
+
+
+# --- references ------------------------------------------------------------------------------
+
+def dilate(g: np.ndarray, stride) -> np.ndarray:
+    """``stride - 1`` zeros between neighbours along the last two axes."""
+    sh, sw = pair(stride)
+    rows, cols = g.shape[-2:]
+    out = np.zeros(g.shape[:-2] + ((rows - 1) * sh + 1, (cols - 1) * sw + 1), dtype=g.dtype)
+    out[..., np.arange(rows)[:, None] * sh, np.arange(cols)[None, :] * sw] = g
+    return out
+
+
+def _correlate(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Valid, stride-1 cross-correlation: ``(N, C, H, W)`` with ``(O, C, kH, kW)``."""
+    windows = sliding_window_view(x, w.shape[2:], axis=(2, 3))
+    return np.einsum("nchwab,ocab->nohw", windows, w)
+
+
+def conv2d_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, stride=1, padding=0):
+    """``(dx, dw, db)`` of ``conv2d_layer`` — the transposed-convolution way."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    kh, kw = w.shape[2:]
+    spread = dilate(dout, (sh, sw))
+    # dx: full correlation of the dilated gradient with the flipped, channel-swapped kernel.
+    framed = np.pad(spread, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+    reached = _correlate(framed, w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    # Rows and columns that no window reached ((n + 2p - k) mod s of them) get zeros.
+    extra_rows = x.shape[2] + 2 * ph - reached.shape[2]
+    extra_cols = x.shape[3] + 2 * pw - reached.shape[3]
+    dx_padded = np.pad(reached, ((0, 0), (0, 0), (0, extra_rows), (0, extra_cols)))
+    dx = dx_padded[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    # dw: correlation of the padded input (the part windows reach) with the dilated gradient.
+    x_padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    reached_x = x_padded[:, :, :x_padded.shape[2] - extra_rows, :x_padded.shape[3] - extra_cols]
+    windows = sliding_window_view(reached_x, spread.shape[2:], axis=(2, 3))
+    dw = np.einsum("ncabij,noij->ocab", windows, spread)
+    return dx, dw, dout.sum(axis=(0, 2, 3))
+
+
+def conv_transpose2d(x: np.ndarray, w: np.ndarray, stride=1, padding=0) -> np.ndarray:
+    """``torch.nn.functional.conv_transpose2d``: stamp ``x·w`` every ``s`` pixels, crop ``p``."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    n, _, h, width = x.shape
+    c_out, kh, kw = w.shape[1:]
+    full = np.zeros((n, c_out, (h - 1) * sh + kh, (width - 1) * sw + kw))
+    for a in range(kh):
+        for b in range(kw):
+            full[:, :, a:a + (h - 1) * sh + 1:sh, b:b + (width - 1) * sw + 1:sw] += \
+                np.einsum("nihw,io->nohw", x, w[:, :, a, b])
+    return full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+
+
+# --- known mistakes, written as the loops students write -----------------------------------------
+
+def _loop_backward(dout, x, w, stride=1, padding=0, *, overwrite_dx=False, overwrite_dw=False,
+                   stride_in_slice=True, flip_dx=False, keep_padding=False, strip=None):
+    """A window-by-window backward pass; each keyword switches on one known mistake."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    kh, kw = w.shape[2:]
+    x_padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dx_padded = np.zeros_like(x_padded, dtype=float)
+    dw = np.zeros_like(w, dtype=float)
+    w_for_dx = w[:, :, ::-1, ::-1] if flip_dx else w
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            top, left = (i * sh, j * sw) if stride_in_slice else (i, j)
+            rows, cols = slice(top, top + kh), slice(left, left + kw)
+            g = dout[:, :, i, j]
+            contribution = np.einsum("no,ocab->ncab", g, w_for_dx)
+            if overwrite_dx:
+                dx_padded[:, :, rows, cols] = contribution
+            else:
+                dx_padded[:, :, rows, cols] += contribution
+            step = np.einsum("no,ncab->ocab", g, x_padded[:, :, rows, cols])
+            dw = step if overwrite_dw else dw + step
+    if keep_padding:
+        dx = dx_padded
+    elif strip == "negative":  # x[p:-p] is empty when p = 0
+        dx = dx_padded[:, :, ph:-ph, pw:-pw]
+    else:
+        dx = dx_padded[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    return dx, dw, dout.sum(axis=(0, 2, 3))
+
+
+def _tiling_only(dout, x, w, stride=1, padding=0, dw_too=False):
+    """Backward as if (n + 2p - k) mod s were 0: the full correlation's rows, nothing added."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    dx, dw, db = conv2d_backward(dout, x, w, stride, padding)
+    kh, kw = w.shape[2:]
+    rows = (dout.shape[2] - 1) * sh + kh - 2 * ph   # n - r: the last r rows are missing
+    cols = (dout.shape[3] - 1) * sw + kw - 2 * pw
+    if dw_too:  # dw from the whole padded input: kH + r rows
+        x_padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        windows = sliding_window_view(x_padded, dilate(dout, (sh, sw)).shape[2:], axis=(2, 3))
+        dw = np.einsum("ncabij,noij->ocab", windows, dilate(dout, (sh, sw)))
+    return dx[:, :, :rows, :cols], dw, db
+
+
+def _with_db(db_of):
+    return lambda dout, x, w, stride=1, padding=0: (
+        *conv2d_backward(dout, x, w, stride, padding)[:2], db_of(dout))
+
+
+class _NotApplicable(Exception):
+    """Raised by a mistake that cannot happen for this case's shapes; no student raises it."""
+
+
+def _weights_as_conv_layout(x, w, stride=1, padding=0):
+    """``w`` read as ``(C_out, C_in, kH, kW)``: only runs when both channel counts agree."""
+    if w.shape[0] != w.shape[1]:
+        raise _NotApplicable
+    return conv_transpose2d(x, w.transpose(1, 0, 2, 3), stride, padding)
+
+
+def _transpose_overwriting(x, w, stride=1, padding=0):
+    """Each input value's stamp written with ``=``: overlaps keep only the last stamp."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    n, _, h, width = x.shape
+    c_out, kh, kw = w.shape[1:]
+    full = np.zeros((n, c_out, (h - 1) * sh + kh, (width - 1) * sw + kw))
+    for i in range(h):
+        for j in range(width):
+            full[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw] = \
+                np.einsum("ni,ioab->noab", x[:, :, i, j], w)
+    return full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+
+
+def _transpose_uncropped(x, w, stride=1, padding=0, add=False):
+    full = conv_transpose2d(x, w, stride, 0)
+    if not add:
+        return full
+    ph, pw = pair(padding)
+    return np.pad(full, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+
+
+def _dilate_leading_axes(g, stride):
+    """Zeros inserted along the first two axes (batch and channels) instead of the last two."""
+    if g.ndim < 4:
+        raise _NotApplicable
+    return np.moveaxis(dilate(np.moveaxis(g, (0, 1), (-2, -1)), stride), (-2, -1), (0, 1))
+
+
+def _transpose_negative_strip(x, w, stride=1, padding=0):
+    ph, pw = pair(padding)
+    return conv_transpose2d(x, w, stride, 0)[:, :, ph:-ph, pw:-pw]
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+def _out_size(n: int, k: int, s: int, p: int) -> int:
+    return (n + 2 * p - k) // s + 1
+
+
+def _backward_case(rng: np.random.Generator, ragged: bool | None = None,
+                   unit_stride: bool = False, padded: bool | None = None) -> Case:
+    """Random shapes; ``ragged`` asks for (n + 2p - k) mod s != 0 (True) or == 0 (False)."""
+    while True:
+        n, c_in, c_out = (int(v) for v in rng.integers(1, 4, size=3))
+        kh, kw = int(rng.integers(2, 5)), int(rng.integers(1, 5))
+        if unit_stride:
+            sh = sw = 1
+        else:
+            sh = int(rng.integers(2, 4))
+            sw = sh if rng.random() < 0.5 else int(rng.integers(1, 4))
+        if padded is None:
+            ph, pw = int(rng.integers(0, kh)), int(rng.integers(0, kw))
+        elif padded:
+            ph, pw = int(rng.integers(1, kh)), int(rng.integers(0, kw))
+        else:
+            ph = pw = 0
+        h, w = int(rng.integers(max(kh - 2 * ph, 1), 12)), int(rng.integers(max(kw - 2 * pw, 1), 12))
+        if h == w:
+            w += 1
+        remainder = ((h + 2 * ph - kh) % sh, (w + 2 * pw - kw) % sw)
+        if ragged is not None and any(remainder) != ragged:
+            continue
+        if not unit_stride and kh <= sh:  # keep the windows overlapping along the height
+            continue
+        break
+    stride = sh if sh == sw and rng.random() < 0.6 else (sh, sw)
+    padding = ph if ph == pw and rng.random() < 0.6 else (ph, pw)
+    x = random_array(rng, n, c_in, h, w)
+    weights = random_array(rng, c_out, c_in, kh, kw)
+    dout = random_array(rng, n, c_out, _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw))
+    return Case((dout, x, weights), {"stride": stride, "padding": padding})
+
+
+def _public_backward(rng: np.random.Generator, x_shape, w_shape, stride, padding) -> Case:
+    x, w = small_ints(rng, *x_shape), small_ints(rng, *w_shape)
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    out = (_out_size(x_shape[2], w_shape[2], sh, ph), _out_size(x_shape[3], w_shape[3], sw, pw))
+    dout = small_ints(rng, x_shape[0], w_shape[0], *out)
+    return Case((dout, x, w), {"stride": stride, "padding": padding})
+
+
+def _transpose_case(rng: np.random.Generator, square_channels: bool = False,
+                    unit_stride: bool = False) -> Case:
+    n, c_in = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    c_out = c_in if square_channels else int(rng.integers(1, 4))
+    h, w = int(rng.integers(1, 6)), int(rng.integers(2, 7))
+    kh, kw = int(rng.integers(2, 5)), int(rng.integers(1, 5))
+    sh = 1 if unit_stride else int(rng.integers(2, 4))
+    sw = 1 if unit_stride else int(rng.integers(1, 4))
+    ph, pw = int(rng.integers(0, kh)), int(rng.integers(0, kw))
+    while (h - 1) * sh + kh - 2 * ph < 1:
+        ph -= 1
+    while (w - 1) * sw + kw - 2 * pw < 1:
+        pw -= 1
+    stride = sh if sh == sw else (sh, sw)
+    padding = ph if ph == pw else (ph, pw)
+    return Case((random_array(rng, n, c_in, h, w), random_array(rng, c_in, c_out, kh, kw)),
+                {"stride": stride, "padding": padding})
+
+
+def _dilate_case(rng: np.random.Generator, ndim: int) -> Case:
+    shape = [int(v) for v in rng.integers(1, 4, size=ndim - 2)]
+    h, w = int(rng.integers(1, 6)), int(rng.integers(2, 7))
+    stride = int(rng.integers(1, 5)) if rng.random() < 0.5 else \
+        (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+    return Case((random_array(rng, *shape, h, w), stride))
+
+
+def _public_rng(label: str) -> np.random.Generator:
+    return np.random.default_rng(sum(map(ord, label)))
+
+
+PUBLIC_BACKWARD = {
+    "one channel, stride 2, padding 1, overlapping windows (Dumoulin & Visin's input)": [
+        Case((small_ints(_public_rng("dv"), 1, 1, 3, 3), DUMOULIN_X[None, None],
+              DUMOULIN_W[None, None]), {"stride": 2, "padding": 1}),
+    ],
+    "(n + 2p − k) mod s ≠ 0: a row no window reaches (6×5 input, 3×3 kernel, stride 2)": [
+        _public_backward(_public_rng("ragged"), (1, 1, 6, 5), (1, 1, 3, 3), 2, 0),
+    ],
+    "a batch of 2, 2 → 3 channels, stride 1": [
+        _public_backward(_public_rng("batch"), (2, 2, 4, 3), (3, 2, 2, 2), 1, 0),
+    ],
+    "non-square kernel, stride (2, 3), padding (1, 0)": [
+        _public_backward(_public_rng("pairs"), (1, 2, 5, 7), (2, 2, 2, 3), (2, 3), (1, 0)),
+    ],
+}
+
+OVERWRITE_HINT = ("where windows overlap (kernel larger than the stride), an input pixel "
+                  "feeds several outputs and receives a gradient from each: add every "
+                  "window's contribution with +=, don't assign it with =.")
+TILING_HINT = ("your gradient is only right when the windows tile the padded input exactly. "
+               "When (n + 2p − k) mod s ≠ 0, the last rows/columns are read by no window: "
+               "dx must still have x's shape, with zero gradient there — and dw only sees the "
+               "part of the input the windows reach.")
+DB_HINT = ("the bias b[o] is added at every position of every image, so db[o] sums dout[:, o] "
+           "over the batch and over all positions: db has shape (C_out,).")
+
+BACKWARD_MISTAKES = (
+    Mistake("gradients overwritten instead of accumulated", OVERWRITE_HINT,
+            lambda dout, x, w, stride=1, padding=0: _loop_backward(
+                dout, x, w, stride, padding, overwrite_dx=True)),
+    Mistake("dw overwritten instead of accumulated",
+            "every output position uses the same kernel, so dw is a sum over all positions "
+            "and all images: accumulate it with += across the loop.",
+            lambda dout, x, w, stride=1, padding=0: _loop_backward(
+                dout, x, w, stride, padding, overwrite_dw=True)),
+    Mistake("backward valid only when the windows tile exactly", TILING_HINT,
+            _tiling_only),
+    Mistake("backward valid only when the windows tile exactly", TILING_HINT,
+            lambda dout, x, w, stride=1, padding=0: _tiling_only(
+                dout, x, w, stride, padding, dw_too=True)),
+    Mistake("db not summed over batch and positions", DB_HINT,
+            _with_db(lambda dout: dout.sum(axis=(2, 3)))),
+    Mistake("db not summed over batch and positions", DB_HINT,
+            _with_db(lambda dout: dout.sum(axis=0))),
+    Mistake("db averaged instead of summed",
+            "the loss adds up every position's output, so db is a sum over the batch and "
+            "positions, not a mean.",
+            _with_db(lambda dout: dout.mean(axis=(0, 2, 3)))),
+    Mistake("non-flipped kernel in the input gradient",
+            "as a full convolution of the dilated gradient, dx uses the kernel rotated by "
+            "180° (flipped in both axes). Scattering window by window needs no flip: "
+            "window (i, j) sends dout[i, j] · w to the pixels it read.",
+            lambda dout, x, w, stride=1, padding=0: _loop_backward(
+                dout, x, w, stride, padding, flip_dx=True)),
+    Mistake("the stride left out of the window slice",
+            "output (i, j) read the window starting at row i·s, column j·s of the padded "
+            "input, so that is where its gradient goes: slice x_padded[i*s : i*s + kH].",
+            lambda dout, x, w, stride=1, padding=0: _loop_backward(
+                dout, x, w, stride, padding, stride_in_slice=False)),
+    Mistake("padding not removed from dx",
+            "the padding zeros are not part of x: return the gradient of the original "
+            "pixels only, dx_padded[:, :, p:p + H, p:p + W].",
+            lambda dout, x, w, stride=1, padding=0: _loop_backward(
+                dout, x, w, stride, padding, keep_padding=True)),
+    Mistake("padding stripped with [p:-p]",
+            "with p = 0, a[p:-p] is a[0:0] — empty. Slice with the size instead: "
+            "a[p:p + H].",
+            lambda dout, x, w, stride=1, padding=0: _loop_backward(
+                dout, x, w, stride, padding, strip="negative")),
+)
+
+TRANSPOSE_MISTAKES = (
+    Mistake("kernel not flipped",
+            "as a convolution of the dilated, zero-framed input, the transposed convolution "
+            "uses the kernel rotated by 180°. (Stamping x[i, j]·w onto the output needs no "
+            "flip.)",
+            lambda x, w, stride=1, padding=0: conv_transpose2d(x, w[:, :, ::-1, ::-1],
+                                                               stride, padding)),
+    Mistake("overlaps overwritten instead of added",
+            "where stamps overlap (kernel larger than the stride) they add up: use +=.",
+            _transpose_overwriting),
+    Mistake("padding not removed",
+            "padding p in a transposed convolution crops p rows and columns from each border "
+            "of the full result: (H − 1)·s − 2p + kH rows, the inverse of conv2d's padding.",
+            _transpose_uncropped),
+    Mistake("padding added instead of removed",
+            "padding p in a transposed convolution removes p rows and columns from each "
+            "border — it undoes the forward convolution's padding — so the output has "
+            "(H − 1)·s − 2p + kH rows.",
+            lambda x, w, stride=1, padding=0: _transpose_uncropped(x, w, stride, padding, add=True)),
+    Mistake("weights read as (C_out, C_in, kH, kW)",
+            "for a transposed convolution, w has shape (C_in, C_out, kH, kW) — the same "
+            "array as the forward convolution it transposes, read the other way: w[i, o] "
+            "links input channel i to output channel o.",
+            _weights_as_conv_layout),
+    Mistake("padding stripped with [p:-p]",
+            "with p = 0, a[p:-p] is a[0:0] — empty. Slice with the size instead.",
+            _transpose_negative_strip),
+)
+
+DILATE_MISTAKES = (
+    Mistake("trailing zeros",
+            "zeros go *between* neighbours only: n values become (n − 1)·s + 1, with no "
+            "zeros after the last one.",
+            lambda g, stride: np.pad(dilate(g, stride), [(0, 0)] * (g.ndim - 2)
+                                     + [(0, pair(stride)[0] - 1), (0, pair(stride)[1] - 1)])),
+    Mistake("stride zeros instead of stride − 1",
+            "a stride of s leaves s − 1 gaps between the windows' starts: insert s − 1 zeros, "
+            "so that neighbours end up s apart.",
+            lambda g, stride: dilate(g, (pair(stride)[0] + 1, pair(stride)[1] + 1))),
+    Mistake("rows and columns swapped",
+            "a pair stride is (vertical, horizontal): the first number spaces the rows "
+            "(axis −2), the second the columns (axis −1).",
+            lambda g, stride: dilate(g, pair(stride)[::-1])),
+    Mistake("the wrong axes dilated",
+            "dilate only the last two axes (height and width): batch and channel axes keep "
+            "their size.",
+            _dilate_leading_axes),
+)
+
+
+EXERCISES = (
+    Exercise(
+        name="dilate",
+        notebook=NOTEBOOK,
+        reference=dilate,
+        case_sets=(
+            CaseSet("2×2, stride 2", 1, [Case((np.array([[1.0, 2], [3, 4]]), 2))]),
+            CaseSet("non-square, stride pair (2, 3)", 1, [
+                Case((np.arange(1.0, 7).reshape(2, 3), (2, 3))),
+            ]),
+            CaseSet("stride 1 changes nothing", 1, [Case((np.array([[5.0, -1, 2]]), 1))]),
+            CaseSet("a batch (N, C, H, W): only the last two axes", 1, [
+                Case((small_ints(_public_rng("batch4d"), 2, 1, 2, 2), 2)),
+            ]),
+            CaseSet("random shapes and strides (hidden)", 2, hidden=True, cases=lambda rng: [
+                *(_dilate_case(rng, 2) for _ in range(3)),
+                *(_dilate_case(rng, 4) for _ in range(3)),
+                Case((random_array(rng, 2, 3, 3, 4), (3, 2))),
+            ]),
+        ),
+        mistakes=DILATE_MISTAKES,
+    ),
+    Exercise(
+        name="conv2d_backward",
+        notebook=NOTEBOOK,
+        reference=conv2d_backward,
+        returns=("dx", "dw", "db"),
+        case_sets=tuple(CaseSet(title, 1, cases) for title, cases in PUBLIC_BACKWARD.items()) + (
+            CaseSet("stride > 1, overlapping windows, random shapes (hidden)", 2, hidden=True,
+                    cases=lambda rng: [_backward_case(rng) for _ in range(5)]),
+            CaseSet("(n + 2p − k) mod s ≠ 0, padding 0 and > 0 (hidden)", 2, hidden=True,
+                    cases=lambda rng: [_backward_case(rng, ragged=True, padded=False),
+                                       _backward_case(rng, ragged=True, padded=True),
+                                       _backward_case(rng, ragged=True)]),
+            CaseSet("windows that tile exactly, and stride 1 (hidden)", 1, hidden=True,
+                    cases=lambda rng: [_backward_case(rng, ragged=False),
+                                       _backward_case(rng, unit_stride=True, padded=False),
+                                       _backward_case(rng, unit_stride=True, padded=True)]),
+        ),
+        mistakes=BACKWARD_MISTAKES,
+    ),
+    Exercise(
+        name="conv_transpose2d",
+        notebook=NOTEBOOK,
+        reference=conv_transpose2d,
+        case_sets=(
+            CaseSet("2×2 → 5×5 with a 3×3 kernel, stride 2", 1, [
+                Case((np.array([[[[1.0, 2], [3, 4]]]]), DUMOULIN_W[None, None]), {"stride": 2}),
+            ]),
+            CaseSet("stride 2, padding 1: 3×3 back to 5×5 (Dumoulin & Visin)", 1, [
+                Case((small_ints(_public_rng("t-dv"), 1, 1, 3, 3), DUMOULIN_W[None, None]),
+                     {"stride": 2, "padding": 1}),
+            ]),
+            CaseSet("stride 1: a full convolution, 3×2 → 4×3", 1, [
+                Case((small_ints(_public_rng("t-full"), 1, 1, 3, 2),
+                      small_ints(_public_rng("t-full-w"), 1, 1, 2, 2))),
+            ]),
+            CaseSet("2 → 3 channels, stride (2, 1), padding (0, 1)", 1, [
+                Case((small_ints(_public_rng("t-ch"), 1, 2, 2, 3),
+                      small_ints(_public_rng("t-ch-w"), 2, 3, 2, 3)),
+                     {"stride": (2, 1), "padding": (0, 1)}),
+            ]),
+            CaseSet("random shapes, strides and paddings (hidden)", 3, hidden=True,
+                    cases=lambda rng: [*(_transpose_case(rng) for _ in range(5)),
+                                       _transpose_case(rng, square_channels=True),
+                                       _transpose_case(rng, square_channels=True),
+                                       _transpose_case(rng, unit_stride=True)]),
+        ),
+        mistakes=TRANSPOSE_MISTAKES,
+    ),
+)
