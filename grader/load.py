@@ -15,14 +15,17 @@ that is missing or has a syntax error, is recorded with a reason instead of fail
 from __future__ import annotations
 
 import ast
+import pkgutil
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import nbformat
 
 from grader.exercises import Exercise, notebooks
+from grader.sandbox import HELPERS_IN_SANDBOX
 
 __all__ = ["CodeCell", "NotebookProgram", "identify_notebook", "load_notebook"]
 
@@ -99,8 +102,29 @@ def _strip_magics(source: str) -> str | None:
     return TransformerManager().transform_cell(source)
 
 
-def _definitions_only(source: str) -> str:
-    """Keep a cell's imports, defs, classes and literal constants; blank the rest.
+@cache
+def _helper_submodules() -> frozenset[str]:
+    import stridelab
+
+    return frozenset(m.name for m in pkgutil.iter_modules(stridelab.__path__))
+
+
+def _imports_demo_helpers(node: ast.stmt) -> bool:
+    """An import of helper modules that graded code cannot use (widgets, figures, demos)."""
+    if isinstance(node, ast.Import):
+        modules = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        modules = [node.module]
+        if node.module == "stridelab":
+            modules += [f"stridelab.{alias.name}" for alias in node.names
+                        if alias.name in _helper_submodules()]
+    else:
+        return False
+    return any(m.startswith("stridelab.") and m not in HELPERS_IN_SANDBOX for m in modules)
+
+
+def _keep_lines(source: str, wanted: Callable[[ast.stmt], bool]) -> str:
+    """The source with only the top-level statements ``wanted`` keeps; the rest blanked.
 
     Blanked lines keep their place, so line numbers in error messages stay right.
     """
@@ -108,19 +132,35 @@ def _definitions_only(source: str) -> str:
     lines = source.splitlines()
     keep = [False] * len(lines)
     for node in tree.body:
-        wanted = isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
-                                   ast.AsyncFunctionDef, ast.ClassDef))
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            try:
-                ast.literal_eval(node.value)
-                wanted = True
-            except (ValueError, TypeError, SyntaxError, RecursionError):
-                wanted = False
-        if wanted:
+        if wanted(node):
             first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
             for index in range(first - 1, node.end_lineno or node.lineno):
                 keep[index] = True
     return "\n".join(line if kept else "" for line, kept in zip(lines, keep))
+
+
+def _without_demo_imports(source: str) -> str:
+    """An exercise cell minus its imports of widget and figure modules (not graded code)."""
+    return _keep_lines(source, lambda node: not _imports_demo_helpers(node))
+
+
+def _is_definition(node: ast.stmt) -> bool:
+    """Imports (of what graded code may use), defs, classes and literal constants."""
+    if _imports_demo_helpers(node):
+        return False
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        try:
+            ast.literal_eval(node.value)
+            return node.value is not None
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            return False
+    return isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
+                             ast.AsyncFunctionDef, ast.ClassDef))
+
+
+def _definitions_only(source: str) -> str:
+    """Keep a cell's imports, defs, classes and literal constants; blank the rest."""
+    return _keep_lines(source, _is_definition)
 
 
 def _defines(source: str, name: str) -> bool:
@@ -188,7 +228,7 @@ def load_notebook(path: Path) -> NotebookProgram:
                 problems[exercise] = (f"the {exercise} cell has a syntax error on line "
                                       f"{error.lineno}: {error.msg}")
                 continue
-            program.append(CodeCell(label, source, exercise))
+            program.append(CodeCell(label, _without_demo_imports(source), exercise))
             continue
         try:
             support = _definitions_only(source)

@@ -52,6 +52,11 @@ __all__ = [
 ]
 
 WORKER_FILES = ("_worker.py", "_seccomp.py")
+HELPERS_IN_SANDBOX = frozenset({"stridelab", "stridelab.check", "stridelab.encoding",
+                                "stridelab.judging", "stridelab.layers", "stridelab.progress",
+                                "stridelab.public"})
+"""The helper-package modules graded code can import: data types and checks. The figure and
+widget modules hold working convolutions for their demos, so they stay outside the sandbox."""
 MAX_RESPONSE_BYTES = 256 * 2**20
 SANDBOX_HOME = "/submission"
 
@@ -343,7 +348,7 @@ class ProcessSandbox(Sandbox):
 
 
 class BubblewrapSandbox(ProcessSandbox):
-    """The worker inside bubblewrap: it sees Python, numpy and ``stridelab``, nothing else."""
+    """The worker inside bubblewrap: it sees Python, its packages and a few ``stridelab`` modules."""
 
     name = "bubblewrap"
     isolated = True
@@ -365,8 +370,18 @@ class BubblewrapSandbox(ProcessSandbox):
         """Directories the worker's Python needs: its installation, virtualenv, packages."""
         needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                   str(Path(sys.executable).resolve().parent.parent)}
-        needed.add(str(Path(stridelab.__file__).resolve().parent))
         return sorted(p for p in needed if Path(p).is_dir())
+
+    @staticmethod
+    def _helper_mounts() -> list[str]:
+        """Only :data:`HELPERS_IN_SANDBOX` of the helper package, wherever it is installed."""
+        package = Path(stridelab.__file__).resolve().parent
+        args = ["--tmpfs", str(package)]
+        for module in sorted(HELPERS_IN_SANDBOX):
+            name = "__init__" if module == "stridelab" else module.split(".", 1)[1]
+            path = package / f"{name}.py"
+            args += ["--ro-bind", str(path), str(path)]
+        return args
 
     def _mounts(self) -> list[str]:
         args: list[str] = []
@@ -391,7 +406,7 @@ class BubblewrapSandbox(ProcessSandbox):
             args += ["--tmpfs", grader_dir]
         for name in WORKER_FILES:
             args += ["--ro-bind", f"{grader_dir}/{name}", f"/opt/grader-worker/{name}"]
-        return args
+        return args + self._helper_mounts()
 
     def _command(self, workdir: Path) -> list[str]:
         env = self._environment(SANDBOX_HOME)

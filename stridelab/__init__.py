@@ -11,7 +11,7 @@ Widgets and figures live in :mod:`stridelab.widgets` and :mod:`stridelab.figures
 """
 
 from stridelab.check import CheckReport, check
-from stridelab.layers import Conv, Pool
+from stridelab.layers import Conv, Pool, as_pair
 from stridelab.progress import progress
 
-__all__ = ["CheckReport", "Conv", "Pool", "check", "progress"]
+__all__ = ["CheckReport", "Conv", "Pool", "as_pair", "check", "progress"]

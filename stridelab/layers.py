@@ -14,9 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-__all__ = ["Conv", "Pool", "Size"]
+__all__ = ["Conv", "Pool", "Size", "as_pair"]
 
 Size = Union[int, tuple[int, int]]
+
+
+def as_pair(value: Size) -> tuple[int, int]:
+    """``3`` → ``(3, 3)``; a pair ``(vertical, horizontal)`` stays as it is.
+
+    The course's convention for ``kernel``, ``stride`` and ``padding``, usable in graded code.
+
+    >>> as_pair(2), as_pair((1, 3))
+    ((2, 2), (1, 3))
+    """
+    if isinstance(value, int) or hasattr(value, "__index__"):
+        return int(value), int(value)
+    first, second = value
+    return int(first), int(second)
 
 
 def _check_size(layer: str, name: str, value: object, minimum: int) -> None:

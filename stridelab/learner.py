@@ -9,7 +9,7 @@ note which of the two the figure shows.
 >>> def mine(x): raise NotImplementedError
 >>> result, note = learner_or_fallback(mine, np.cumsum, np.arange(3))
 >>> result, note
-(array([0, 1, 3]), "numpy's result is shown: mine is not implemented yet")
+(array([0, 1, 3]), "the reference result is shown: mine is not implemented yet")
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ def learner_or_fallback(
     try:
         mine = function(*args)
     except NotImplementedError:
-        return trusted, f"numpy's result is shown: {name} is not implemented yet"
+        return trusted, f"the reference result is shown: {name} is not implemented yet"
     except Exception as error:  # noqa: BLE001 - any learner error is explained, not raised
-        return trusted, f"numpy's result is shown: your {name} raised {type(error).__name__}"
+        return trusted, f"the reference result is shown: your {name} raised {type(error).__name__}"
     try:
         mine_array = np.asarray(mine, dtype=float)
         agrees = mine_array.shape == np.shape(trusted) and np.allclose(mine_array, trusted)
     except (ValueError, TypeError):
         agrees = False
     if not agrees:
-        return trusted, f"numpy's result is shown: your {name} gives a different answer"
+        return trusted, f"the reference result is shown: your {name} gives a different answer"
     return np.asarray(mine), f"computed by your {name}"

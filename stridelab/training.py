@@ -38,7 +38,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from stridelab.datasets import Dataset
-from stridelab.layers import Conv, Pool
+from stridelab.layers import Conv, Pool, as_pair
 from stridelab.plotting import COLORS, FigureDisplay, new_figure
 
 if TYPE_CHECKING:
@@ -60,14 +60,6 @@ __all__ = [
 ]
 
 Pair = tuple[int, int]
-
-
-def as_pair(value: int | Sequence[int]) -> Pair:
-    """``3`` → ``(3, 3)``; a pair ``(vertical, horizontal)`` stays as it is."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    first, second = value
-    return int(first), int(second)
 
 
 # --- convolution maths -------------------------------------------------------------------

@@ -90,3 +90,22 @@ def test_huge_files_are_refused_unread(tmp_path, monkeypatch):
     path.write_text(json.dumps(nbformat.v4.new_notebook()) + " " * 2000)
     program = load_notebook(path)
     assert program.notebook == NB01 and "is larger than" in program.error
+
+
+def test_demo_helper_imports_are_left_out_of_graded_code(submission):
+    source = ("from stridelab.dotproduct import _correlate2d\nimport numpy as np\n"
+              "def conv2d(x, w):\n    return _correlate2d(x, w)\n")
+    program = load_notebook(submission("alice", NB01, {"conv2d": source}))
+    cell = next(c for c in program.cells if c.exercise == "conv2d")
+    assert "_correlate2d(x, w)" in cell.source and "from stridelab.dotproduct" not in cell.source
+    assert cell.source.splitlines()[1] == "import numpy as np"  # line numbers kept
+    support = "\n".join(c.source for c in program.cells if not c.exercise)
+    assert "from stridelab import check" in support and "stridelab.dotproduct" not in support
+
+
+def test_names_from_the_package_itself_are_kept(submission):
+    source = "from stridelab import Conv, as_pair, check\nfrom stridelab import training\n"
+    program = load_notebook(submission("alice", NB01, {"conv2d": source + "def conv2d(x, w):\n    return x\n"}))
+    cell = next(c for c in program.cells if c.exercise == "conv2d")
+    assert "from stridelab import Conv, as_pair, check" in cell.source
+    assert "from stridelab import training" not in cell.source

@@ -131,3 +131,13 @@ def test_fallback_says_what_it_does_not_isolate():
     assert "could read any file the grader can read" in description
     assert "bubblewrap (bwrap) is not installed" in description
     assert "no isolation" in InProcessSandbox().description
+
+
+def test_bubblewrap_offers_only_the_helpers_graded_code_may_use(bubblewrap, tmp_path):
+    """The figure modules hold working convolutions for their demos: not importable here."""
+    with type(bubblewrap)(LIMITS, bubblewrap.bwrap).open(tmp_path) as session:
+        assert run(session, "from stridelab import Conv, check\nfrom stridelab.judging import judge") \
+            == {"ok": True}
+        for module in ("stridelab.dotproduct", "stridelab.plotting", "stridelab.widgets"):
+            answer = run(session, f"import {module}")
+            assert answer["error"]["type"] == "ModuleNotFoundError", module
