@@ -117,7 +117,7 @@ def smoothing_demo(conv1d: Callable[[np.ndarray, np.ndarray], np.ndarray],
             label=f"moving average, k = {k} ({len(smooth)} values)")
     ax.set_xlabel("index")
     ax.set_ylabel("value")
-    ax.set_title(f"A moving average is a convolution with w = ones({k}) / {k}  ({note})")
+    ax.set_title(f"A moving average is a convolution with w = ones({k}) / {k}\n({note})")
     ax.legend(loc="upper right")
     alt = (f"A noisy wave of {len(x)} samples in grey and its {k}-point moving average in "
            f"blue, which is smooth and {k - 1} samples shorter.")
