@@ -95,3 +95,22 @@ def test_assets_script_draws_every_asset(tmp_path, monkeypatch):
     monkeypatch.setattr(make_assets, "ASSETS_DIR", tmp_path)
     make_assets.main([])
     assert {p.name for p in tmp_path.iterdir()} == {p.name for p in (ROOT / "assets").iterdir()}
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_notebooks_read_like_a_chapter(path):
+    """Objectives first; summary and further reading at the end; then the progress cell."""
+    cells = nbformat.read(path, as_version=4).cells
+    headings = [line for c in cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("#")]
+    assert headings[0].startswith("# ") and "## Learning objectives" in headings[:4]
+    tail = [h for h in headings if h in ("## Summary", "## Further reading", "## Your progress")]
+    assert tail == ["## Summary", "## Further reading", "## Your progress"]
+    assert headings.index("## Summary") > len(headings) // 2
+    assert cells[-1].source.strip().endswith("progress()")
+
+
+def test_further_reading_cites_the_key_sources():
+    text = "".join(p.read_text() for p in SOLUTIONS)
+    for source in ("1603.07285", "1904.11486", "1512.03385", "1412.6806", "padding-and-strides"):
+        assert source in text, source
