@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,15 +96,6 @@ def formulations() -> dict[str, Callable]:
     }
 
 
-def best_of(function: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7,
@@ -121,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from stridelab.efficiency import naive_conv2d
+    from stridelab.timing import best_time
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal(SHAPE)
@@ -142,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, dict[int, float]] = {name: {} for name in ["naive loop", *methods]}
     for s in STRIDES:
         for name, method in methods.items():
-            times[name][s] = best_of(lambda: method(x, w, s, PADDING), args.repeats)
+            times[name][s] = best_time(lambda: method(x, w, s, PADDING), budget=float("inf"),
+                                       max_repeats=args.repeats)
         part = x[:args.naive_images]
-        seconds = best_of(lambda: naive_conv2d(part, w, None, s, PADDING), 1)
+        seconds = best_time(lambda: naive_conv2d(part, w, None, s, PADDING), max_repeats=1)
         times["naive loop"][s] = seconds * SHAPE[0] / args.naive_images
     if args.naive_images < SHAPE[0]:
         print(f"(naive loop timed once on {args.naive_images} of {SHAPE[0]} images, scaled "

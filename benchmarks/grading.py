@@ -46,9 +46,15 @@ def make_class(folder: Path, students: int) -> list[str]:
 
 
 def time_ours(classroom: Path, out: Path, jobs: int) -> float:
+    """Seconds to grade the class; every submission must get full marks, or it says so."""
     started = time.perf_counter()
-    grade([classroom], GradingOptions(out=out, jobs=jobs, progress=False, fresh=True, seed=1))
-    return time.perf_counter() - started
+    summary = grade([classroom], GradingOptions(out=out, jobs=jobs, progress=False, fresh=True,
+                                                seed=1))
+    seconds = time.perf_counter() - started
+    wrong = [r.student for r in summary.results if r.score != r.max_score or r.max_score == 0]
+    if wrong:
+        raise SystemExit(f"grading went wrong: {wrong[:5]} did not get full marks")
+    return seconds
 
 
 def time_nbgrader(classroom: Path, course: Path, names: list[str]) -> float:

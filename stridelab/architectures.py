@@ -35,6 +35,7 @@ import ipywidgets as widgets
 from matplotlib.ticker import ScalarFormatter
 
 from stridelab.layers import Conv, Pool
+from stridelab.learner import learner_or_fallback
 from stridelab.plotting import COLORS, FigureDisplay, new_figure
 from stridelab.widgets import InteractiveFigure
 
@@ -358,21 +359,13 @@ def table_1() -> Table:
 
 def with_learner(function: Callable[..., Any], fallback: Callable[..., Any], *args: Any
                  ) -> tuple[Any, str]:
-    """``(value, note)``: the value is the helper's; the note says whether yours agrees.
+    """``(value, note)``: the helper's value; the note says whether yours agrees exactly.
 
     Demos call the learner's ``trace_shapes`` / ``total_macs`` through this, so the notebook
     runs top to bottom before the exercises are done, and says whose numbers it shows.
     """
-    name = getattr(function, "__name__", "function")
-    trusted = fallback(*args)
-    try:
-        mine = function(*args)
-    except NotImplementedError:
-        return trusted, f"the helper's answer: your {name} is not implemented yet"
-    except Exception as error:  # noqa: BLE001 - any learner error is explained, not raised
-        return trusted, f"the helper's answer: your {name} raised {type(error).__name__}"
-    return trusted, (f"computed by your {name}" if _same_ints(mine, trusted)
-                     else f"the helper's answer: your {name} gives a different one")
+    return learner_or_fallback(function, fallback, *args, agree=_same_ints,
+                               shown="the helper's answer")
 
 
 def _same_ints(mine: Any, trusted: Any) -> bool:

@@ -13,7 +13,6 @@ compare against; they are written with ``sliding_window_view``, not as the exerc
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from stridelab.data import grace_hopper
 from stridelab.learner import learner_or_fallback
 from stridelab.plotting import COLORS, DIVERGING, FigureDisplay, new_figure
+from stridelab.timing import best_time
 from stridelab.widgets import InteractiveFigure
 
 __all__ = ["AliasingLab", "BINOMIAL", "CostTable", "Table", "cost_figure", "measure_cost",
@@ -129,15 +129,6 @@ def _loop_conv2d_strided(x: np.ndarray, w: np.ndarray, stride: int) -> np.ndarra
     return out
 
 
-def _best_time(function: Callable[[], object], repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 @dataclass(frozen=True)
 class CostTable:
     """Work and time of "strided" against "dense, then subsample", measured here and now."""
@@ -175,12 +166,14 @@ class CostTable:
 def measure_cost(x: np.ndarray, w: np.ndarray, strides: Sequence[int] = (2, 3, 4)) -> CostTable:
     """Time the dense convolution (then subsampled) against the strided one, per stride."""
     dense = _loop_conv2d_strided(x, w, 1)
-    dense_seconds = _best_time(lambda: _loop_conv2d_strided(x, w, 1))
+    dense_seconds = best_time(lambda: _loop_conv2d_strided(x, w, 1), budget=float("inf"),
+                              max_repeats=3)
     strided_seconds, strided_macs, differences = [], [], []
     kh, kw = w.shape
     for s in strides:
         strided = _loop_conv2d_strided(x, w, s)
-        strided_seconds.append(_best_time(lambda s=s: _loop_conv2d_strided(x, w, s)))
+        strided_seconds.append(best_time(lambda s=s: _loop_conv2d_strided(x, w, s),
+                                         budget=float("inf"), max_repeats=3))
         strided_macs.append(strided.size * kh * kw)
         differences.append(float(np.abs(dense[::s, ::s] - strided).max()))
     return CostTable(x.shape, w.shape, tuple(strides), dense.size * kh * kw,

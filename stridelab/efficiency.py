@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from matplotlib.ticker import NullLocator
 
 from stridelab.featuremaps import _conv_layer, _pair
 from stridelab.learner import learner_or_fallback
+from stridelab.timing import best_time
 from stridelab.plotting import COLORS, FigureDisplay, new_figure
 
 __all__ = ["SpeedComparison", "StrideTimings", "best_time", "compare_naive", "cost_figure",
@@ -49,22 +49,6 @@ def naive_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
                 for j in range(w_out):
                     out[n, o, i, j] = np.sum(xp[n, :, i * sh:i * sh + kh, j * sw:j * sw + kw] * w[o])
     return out if b is None else out + np.asarray(b)[None, :, None, None]
-
-
-def best_time(function: Callable[[], Any], budget: float = 0.3, max_repeats: int = 7) -> float:
-    """The fastest of several runs of ``function()``, in seconds.
-
-    Runs at least once, then again until ``budget`` seconds are spent or ``max_repeats``
-    runs are done. The minimum is the least disturbed by whatever else the machine does.
-    """
-    times: list[float] = []
-    spent = 0.0
-    while not times or (spent < budget and len(times) < max_repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-        spent += times[-1]
-    return min(times)
 
 
 def _macs(h: int, w: int, c_in: int, c_out: int, k: Size, stride: Size = 1,

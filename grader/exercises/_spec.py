@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import numpy as np
 
 from stridelab.encoding import Raises, ShapeOnly
 from stridelab.judging import Expectation, GradedTest, KnownMistake, SpeedRequirement, compare
+from stridelab.timing import best_time
 
 __all__ = ["Case", "CaseSet", "Exercise", "Mistake", "Raises", "ShapeOnly", "Speed",
            "describe_value"]
@@ -62,13 +62,11 @@ class Speed:
 
     def time(self, cases: Sequence[Case]) -> float:
         """The baseline's total wall-clock time on ``cases``, best of three runs."""
-        best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
+        def run_all() -> None:
             for case in cases:
                 self.baseline(*case.args, **case.kwargs)
-            best = min(best, time.perf_counter() - started)
-        return best
+
+        return best_time(run_all, budget=float("inf"), max_repeats=3)
 
 
 @dataclass(frozen=True)
