@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("COURSE_VENV", ROOT / ".venv"))
 STAMP = VENV / ".course-installed"
 FIRST_NOTEBOOK = "notebooks/01_convolution_dot_product.ipynb"
-LAB_CONFIG = ROOT / "jupyter" / "jupyter_server_config.py"
+LAB_CONFIG_DIR = ROOT / "jupyter"
 LAB_OVERRIDES = ROOT / "jupyter" / "overrides.json"
 MIN_PYTHON = (3, 10)
 
@@ -97,9 +97,10 @@ def ensure_environment() -> Path:
 def task_command(task: str, python: Path, extra: list[str]) -> list[str]:
     """The command line a task runs inside the environment."""
     if task == "lab":
+        # Serve the repository, not notebooks/, so ../assets/ images resolve.
         as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-        return [str(python), "-m", "jupyterlab", f"--config={LAB_CONFIG}", *as_root, *extra,
-                FIRST_NOTEBOOK]
+        return [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", *as_root,
+                *extra, FIRST_NOTEBOOK]
     if task == "test":
         return [str(python), "-m", "pytest", *extra]
     if task == "build":
@@ -120,6 +121,9 @@ def main(argv: list[str]) -> int:
         return 2
     print("$ " + " ".join(command), flush=True)
     env = dict(os.environ, PYTHONNOUSERSITE="1")
+    if task == "lab":
+        extra_paths = [str(LAB_CONFIG_DIR), os.environ.get("JUPYTER_CONFIG_PATH", "")]
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in extra_paths if p)
     try:
         return subprocess.call(command, cwd=ROOT, env=env)
     except KeyboardInterrupt:

@@ -54,17 +54,20 @@ def _parser() -> argparse.ArgumentParser:
     grade_cmd.add_argument("--out", type=Path, required=True, metavar="DIR",
                            help=_help(GradingOptions, "out"))
     grade_cmd.add_argument("--seed", type=int, help=_help(GradingOptions, "seed"))
-    grade_cmd.add_argument("--jobs", type=int, help=_help(GradingOptions, "jobs"))
+    grade_cmd.add_argument("--jobs", type=int, help=_help(GradingOptions, "jobs")
+                           + f" (default: {GradingOptions(out=Path()).jobs}, the cores here)")
     grade_cmd.add_argument("--notebook", action="append", default=[], metavar="NAME",
-                           help=_help(GradingOptions, "notebooks") + " Repeat for several.")
+                           help=_help(GradingOptions, "notebooks") + " Repeat for several; "
+                           "a unique beginning of the name will do (--notebook 02).")
     grade_cmd.add_argument("--time-per-submission", type=float, metavar="SECONDS",
-                           help=_help(GradingOptions, "time_per_submission"))
+                           help=_help(GradingOptions, "time_per_submission")
+                           + f" (default: {GradingOptions(out=Path()).time_per_submission:g})")
     grade_cmd.add_argument("--step-timeout", type=float, metavar="SECONDS",
-                           default=defaults.step_seconds, help=_help(Limits, "step_seconds"))
+                           default=defaults.step_seconds, help=_help(Limits, "step_seconds") + " (default: %(default)s)")
     grade_cmd.add_argument("--cpu-limit", type=int, metavar="SECONDS",
-                           default=defaults.cpu_seconds, help=_help(Limits, "cpu_seconds"))
+                           default=defaults.cpu_seconds, help=_help(Limits, "cpu_seconds") + " (default: %(default)s)")
     grade_cmd.add_argument("--memory-limit", type=int, metavar="MB",
-                           default=defaults.memory_bytes // 2**20, help=_help(Limits, "memory_bytes"))
+                           default=defaults.memory_bytes // 2**20, help=_help(Limits, "memory_bytes") + " (default: %(default)s)")
     grade_cmd.add_argument("--require-isolation", action="store_true",
                            help=_help(GradingOptions, "require_isolation"))
     grade_cmd.add_argument("--fresh", action="store_true", help=_help(GradingOptions, "fresh"))
@@ -144,10 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_in_gradescope(args.root)
         raise UsageError(f"unknown command {args.command}")
     except GraderError as error:
-        print(f"python -m grader: error: {error}", file=sys.stderr)
+        print(f"python -m grader {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("python -m grader: interrupted; finished students are saved, run the same "
-              "command again to resume", file=sys.stderr)
+        print(f"python -m grader {args.command}: interrupted; finished students are saved, "
+              "run the same command again to resume", file=sys.stderr)
         return 130
 

@@ -115,7 +115,7 @@ def _failed(test: GradedTest, info: ErrorInfo) -> list[Outcome]:
 
 
 def _problem(message: str) -> ErrorInfo:
-    return ErrorInfo("NotGraded", message, kind="crash")
+    return ErrorInfo("NotGraded", message, kind="not_run")
 
 
 def grade_submission(submission: Submission, plan: GradingPlan, workdir: Path,
@@ -171,7 +171,8 @@ def grade_submission(submission: Submission, plan: GradingPlan, workdir: Path,
             if reason is not None or results is None or len(results) != len(test.cases):
                 results = _failed(test, reason or _problem("was not run"))
             verdicts.append(judge_test(test, results))
-        exercises.append(ExerciseResult(exercise.name, exercise.notebook, tuple(verdicts)))
+        exercises.append(ExerciseResult(exercise.name, exercise.notebook, tuple(verdicts),
+                                        reason.message if reason is not None else ""))
     if not submission.notebooks:
         notes.append("No notebooks (.ipynb files) were found in this submission.")
     return StudentResult(
@@ -207,10 +208,14 @@ def _notebooks_to_grade(options: GradingOptions,
                         programs: Mapping[Path, NotebookProgram]) -> list[str]:
     known = list(notebooks())
     if options.notebooks:
-        unknown = [n for n in options.notebooks if n not in known]
-        if unknown:
-            raise UsageError(f"unknown notebook {unknown[0]!r}; choose from: {', '.join(known)}")
-        return [n for n in known if n in options.notebooks]
+        chosen = set()
+        for asked in options.notebooks:
+            matches = [n for n in known if n == asked.removesuffix(".ipynb") or n.startswith(asked)]
+            if len(matches) != 1:
+                problem = "unknown" if not matches else "ambiguous"
+                raise UsageError(f"{problem} notebook {asked!r}; choose from: {', '.join(known)}")
+            chosen.add(matches[0])
+        return [n for n in known if n in chosen]
     found = {program.notebook for program in programs.values()}
     return [n for n in known if n in found]
 

@@ -30,6 +30,7 @@ from grader.grade import GradingPlan, grade_submission
 from grader.load import identify_notebook
 from grader.results import ExerciseResult
 from grader.sandbox import Limits, Sandbox, choose_sandbox
+from stridelab.judging import verdict_lines
 
 __all__ = ["GradeInSandbox"]
 
@@ -48,13 +49,9 @@ def _plan(seed: int, notebook: str, step_seconds: float, require_isolation: bool
 
 
 def _cell_feedback(result: ExerciseResult, seed: int) -> str:
-    lines = [f"{result.name}: {result.score:g} of {result.max_score:g} points "
-             f"(graded in a sandbox; hidden tests drawn with seed {seed})"]
-    for verdict in result.verdicts:
-        lines.append(f"  {'✓' if verdict.passed else '✗'} {verdict.test.title}")
-        if not verdict.passed:
-            lines += ["      " + line for line in verdict.feedback().splitlines()]
-    return "\n".join(lines) + "\n"
+    head = (f"{result.name}: {result.score:g} of {result.max_score:g} points "
+            f"(graded in a sandbox; hidden tests drawn with seed {seed})")
+    return "\n".join([head, *verdict_lines(result.verdicts)]) + "\n"
 
 
 class GradeInSandbox(NbGraderPreprocessor):

@@ -14,11 +14,12 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from grader.errors import OutputError
-from grader.results import StudentResult
+from grader.results import ExerciseResult, StudentResult
 
 __all__ = ["read_results", "results_json", "feedback_markdown", "write_gradebook",
            "write_student", "write_text_atomically"]
@@ -90,23 +91,36 @@ def feedback_markdown(result: StudentResult) -> str:
     lines = [f"# Feedback for {result.student}", "",
              f"**Score: {_fmt(result.score)} / {_fmt(result.max_score)}**", ""]
     lines += [f"> {note}" for note in result.notes]
-    notebook = None
-    for exercise in result.exercises:
-        if exercise.notebook != notebook:
-            notebook = exercise.notebook
-            lines += ["", f"## {notebook}"]
-        lines += ["", f"### `{exercise.name}` — {_fmt(exercise.score)} / {_fmt(exercise.max_score)}", ""]
-        for verdict in exercise.verdicts:
-            mark = "✓" if verdict.passed else "✗"
-            lines.append(f"- {mark} {verdict.test.title} ({_fmt(verdict.score)}/"
-                         f"{_fmt(verdict.test.points)})")
-            if not verdict.passed:
-                lines += ["", "  ```text"]
-                lines += [f"  {line}" for line in verdict.feedback().splitlines()]
-                lines += ["  ```", ""]
+    for notebook, group in groupby(result.exercises, key=lambda e: e.notebook):
+        exercises = list(group)
+        lines += ["", f"## {notebook}"]
+        reasons = {e.not_graded for e in exercises}
+        if len(reasons) == 1 and "" not in reasons:
+            total = sum(e.max_score for e in exercises)
+            lines += ["", f"0 / {_fmt(total)} — {reasons.pop().removeprefix('was ')}."]
+            continue
+        for exercise in exercises:
+            lines += _exercise_lines(exercise)
     lines += ["", "---", f"Hidden tests were drawn with seed {result.seed}. "
               f"Sandbox: {result.sandbox}", ""]
     return "\n".join(lines)
+
+
+def _exercise_lines(exercise: ExerciseResult) -> list[str]:
+    """One exercise's tests, failures explained; a hint already shown reads "as above"."""
+    lines = ["", f"### `{exercise.name}` — {_fmt(exercise.score)} / {_fmt(exercise.max_score)}", ""]
+    seen: set[str] = set()
+    for verdict in exercise.verdicts:
+        mark = "✓" if verdict.passed else "✗"
+        lines.append(f"- {mark} {verdict.test.title} ({_fmt(verdict.score)}/"
+                     f"{_fmt(verdict.test.points)})")
+        if not verdict.passed:
+            lines += ["", "  ```text"]
+            feedback = verdict.feedback(show_hint=verdict.hint not in seen)
+            lines += [f"  {line}" for line in feedback.splitlines()]
+            lines += ["  ```", ""]
+            seen.add(verdict.hint)
+    return lines
 
 
 def write_student(out: Path, result: StudentResult) -> None:

@@ -16,6 +16,8 @@ class ExerciseResult:
     name: str
     notebook: str
     verdicts: tuple[TestVerdict, ...]
+    not_graded: str = ""
+    """Why the exercise could not be run at all (notebook missing, cell deleted …), or ``""``."""
 
     @property
     def score(self) -> float:

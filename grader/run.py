@@ -164,7 +164,7 @@ def _call_exercise(worker: _Worker, namespace: str, exercise: str,
             except WorkerFailure as failure:
                 results.append(Outcome(error=failure.info, seconds=time.perf_counter() - started))
                 stopped = ErrorInfo(failure.info.type, "was skipped: an earlier case "
-                                    + failure.info.message, kind=failure.info.kind)
+                                    + failure.info.message, kind="not_run")
                 continue
             outcome = _outcome(answer, time.perf_counter() - started)
             if (cell_error is not None and outcome.error is not None

@@ -1,8 +1,10 @@
 """JupyterLab server settings for this course: open locally, ask nothing of the internet.
 
-Used by ``python3 course.py lab`` and by the browser tests. No news feed, no update
-check, and a read-only extension manager, so the course works offline and never
-phones home on a learner's machine.
+``python3 course.py lab`` puts this folder on ``JUPYTER_CONFIG_PATH``; the browser tests
+load this file directly. No news feed, no update check, and a read-only extension
+manager, so the course works offline and never phones home on a learner's machine. The
+nbgrader extensions, which the grader needs installed, are switched off here (and in
+``labconfig/page_config.json``): a learner has no use for their menus.
 """
 
 c = get_config()  # noqa: F821 (provided by Jupyter when it loads this file)
@@ -10,3 +12,10 @@ c = get_config()  # noqa: F821 (provided by Jupyter when it loads this file)
 c.LabApp.news_url = None
 c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.LabApp.extension_manager = "readonly"
+
+c.ServerApp.jpserver_extensions = {
+    "nbgrader.server_extensions.formgrader": False,
+    "nbgrader.server_extensions.validate_assignment": False,
+    "nbgrader.server_extensions.assignment_list": False,
+    "nbgrader.server_extensions.course_list": False,
+}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stridelab.judging import ErrorInfo, Outcome, TestVerdict, judge_test
+from stridelab.judging import ErrorInfo, Outcome, TestVerdict, judge_test, verdict_lines
 from stridelab.public import public_tests
 
 __all__ = ["CheckReport", "check", "run_public_tests"]
@@ -65,12 +65,7 @@ class CheckReport:
             head = f"{self.name}: all {total} public tests pass. Well done!"
         else:
             head = f"{self.name}: {passing} of {total} public tests pass."
-        lines = [head]
-        for verdict in self.verdicts:
-            mark = "✓" if verdict.passed else "✗"
-            lines.append(f"  {mark} {verdict.test.title}")
-            if not verdict.passed:
-                lines += ["      " + line for line in verdict.feedback().splitlines()]
+        lines = [head, *verdict_lines(self.verdicts)]
         lines.append(
             "When grading, hidden tests also run on fresh random inputs "
             "(other sizes, non-square shapes)."

@@ -79,25 +79,25 @@ class WindowSlider(InteractiveFigure):
         self.w = np.asarray(w, dtype=float)
         self.out = _correlate2d(self.x, self.w)
         count = self.out.size
-        self.position = widgets.IntSlider(value=0, min=0, max=count - 1,
+        self.position = widgets.IntSlider(value=1, min=1, max=count,
                                           description="window", continuous_update=True)
-        self.play = widgets.Play(value=0, min=0, max=count - 1, interval=900,
-                                 description="Play")
+        self.play = widgets.Play(value=1, min=1, max=count, interval=900, description="Play")
         widgets.jslink((self.play, "value"), (self.position, "value"))
         super().__init__([self.play, self.position], width=11, height=3.4)
 
     def _corner(self) -> tuple[int, int]:
-        return divmod(self.position.value, self.out.shape[1])
+        """Row and column of the current window's top-left corner (windows count from 1)."""
+        return divmod(self.position.value - 1, self.out.shape[1])
 
     def draw(self) -> None:
         i, j = self._corner()
-        _draw_window(self.figure, self.x, self.w, i, j, self.out, self.position.value)
+        _draw_window(self.figure, self.x, self.w, i, j, self.out, self.position.value - 1)
 
     def describe(self) -> str:
         i, j = self._corner()
         kh, kw = self.w.shape
         window = self.x[i:i + kh, j:j + kw]
-        return (f"Window {self.position.value + 1} of {self.out.size}, top-left corner at row "
+        return (f"Window {self.position.value} of {self.out.size}, top-left corner at row "
                 f"i = {i}, column j = {j}: {_products_text(window, self.w)}, written to "
                 f"output[{i}, {j}].")
 
@@ -135,14 +135,15 @@ def edge_demo(conv2d: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> FigureD
     panels[0].imshow(image, cmap="gray")
     panels[0].set_title(f"input x: {image.shape[0]}×{image.shape[1]}")
     panels[1].imshow(mine, cmap=DIVERGING, vmin=-limit, vmax=limit)
-    panels[1].set_title(f"cross-correlation with w: {mine.shape[0]}×{mine.shape[1]}\n({note})")
+    panels[1].set_title(f"cross-correlation with w: {mine.shape[0]}×{mine.shape[1]}")
     shown = panels[2].imshow(flipped, cmap=DIVERGING, vmin=-limit, vmax=limit)
     panels[2].set_title("true convolution (w flipped)")
     for ax in panels:
         ax.set_xlabel("column j")
         ax.set_ylabel("row i")
     fig.colorbar(shown, ax=panels[1:], shrink=0.8, label="output value")
-    fig.suptitle("w = [[-1, 0, 1]] × 3 lights up vertical edges; flipping it swaps their sign")
+    fig.suptitle("w = three rows of [-1, 0, 1] lights up vertical edges; flipping it swaps "
+                 f"their sign\n(middle panel: {note})")
     alt = ("Grace Hopper's portrait in grey, then two edge maps in purple and orange. "
            "Vertical edges such as the sides of her face stand out in both; where one map is "
            "purple the other is orange, because flipping the kernel flips the sign.")

@@ -39,6 +39,7 @@ __all__ = [
     "compare",
     "judge",
     "judge_test",
+    "verdict_lines",
 ]
 
 RTOL = 1e-4
@@ -62,7 +63,8 @@ class ErrorInfo:
     where: str = ""
     """The line of student code that raised it, e.g. ``"line 7: out[i, j] = …"``."""
     kind: str = "exception"
-    """``"exception"`` for a raised exception; ``"limit"`` or ``"crash"`` from the sandbox."""
+    """``"exception"`` for a raised exception; ``"limit"`` or ``"crash"`` from the sandbox;
+    ``"not_run"`` when the call never happened (skipped, not submitted)."""
 
     @classmethod
     def from_exception(cls, error: BaseException) -> ErrorInfo:
@@ -155,6 +157,8 @@ class Verdict:
     message: str = ""
     hint: str = ""
     not_implemented: bool = False
+    show_inputs: bool = True
+    """False when the inputs do not help: the case was never run."""
 
 
 @dataclass(frozen=True)
@@ -173,8 +177,16 @@ class TestVerdict:
     def not_implemented(self) -> bool:
         return any(verdict.not_implemented for _, verdict in self.failures)
 
-    def feedback(self, show_inputs: bool = True) -> str:
-        """What went wrong, for the student: the first failing case in full, then a count."""
+    @property
+    def hint(self) -> str:
+        """The hint of the first failing case, if it has one."""
+        return self.failures[0][1].hint if self.failures else ""
+
+    def feedback(self, show_inputs: bool = True, show_hint: bool = True) -> str:
+        """What went wrong, for the student: the first failing case in full, then a count.
+
+        ``show_hint=False`` replaces a hint the reader has just seen by "as above".
+        """
         if self.passed:
             return ""
         expectation, verdict = self.failures[0]
@@ -182,12 +194,14 @@ class TestVerdict:
             return (f"{self.test.exercise} is not implemented yet (it still raises "
                     "NotImplementedError).")
         lines = [verdict.message]
-        if show_inputs and expectation.show_inputs:
+        if show_inputs and expectation.show_inputs and verdict.show_inputs:
             lines += _describe_inputs(expectation)
         if verdict.hint:
-            lines.append(f"Hint: {verdict.hint}")
-        if len(self.failures) > 1:
-            lines.append(f"({len(self.failures) - 1} more case(s) of this test also fail.)")
+            lines.append(f"Hint: {verdict.hint}" if show_hint else "Hint: as above.")
+        more = len(self.failures) - 1
+        if more:
+            lines.append(f"({more} more case{'s' if more > 1 else ''} of this test also "
+                         f"fail{'' if more > 1 else 's'}.)")
         return "\n".join(lines)
 
 
@@ -323,7 +337,8 @@ def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
         if error is not None and expected.exception in (error.type, *error.bases):
             return Verdict(True)
         if error is not None and error.kind != "exception":
-            return Verdict(False, _error_message(call, error))
+            return Verdict(False, _error_message(call, error),
+                           show_inputs=error.kind != "not_run")
         if error is not None:
             return Verdict(False, f"{call} should raise {expected.exception}, but "
                            + _error_message("it", error).removeprefix("it "))
@@ -332,7 +347,8 @@ def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
     if error is not None:
         hint = next((f"{m.name} — {m.hint}" for m in expectation.mistakes
                      if isinstance(m.output, Raises) and m.output.exception in (error.type, *error.bases)), "")
-        return Verdict(False, _error_message(call, error), hint)
+        return Verdict(False, _error_message(call, error), hint,
+                       show_inputs=error.kind != "not_run")
     names = expectation.returns
     if names and isinstance(expected, tuple) and isinstance(outcome.value, (tuple, list)) \
             and len(outcome.value) == len(expected):
@@ -387,6 +403,19 @@ def _is_learner_code(filename: str) -> bool:
     except OSError:
         return False
     return not resolved.startswith(_LIBRARY_DIRS)
+
+
+def verdict_lines(verdicts: Sequence[TestVerdict]) -> list[str]:
+    """A ✓/✗ line per test, each failure's feedback under it; repeated hints read "as above"."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for verdict in verdicts:
+        lines.append(f"  {'✓' if verdict.passed else '✗'} {verdict.test.title}")
+        if not verdict.passed:
+            feedback = verdict.feedback(show_hint=verdict.hint not in seen)
+            lines += ["      " + line for line in feedback.splitlines()]
+            seen.add(verdict.hint)
+    return lines
 
 
 def _describe_inputs(expectation: Expectation) -> list[str]:

@@ -114,3 +114,18 @@ def test_further_reading_cites_the_key_sources():
     text = "".join(p.read_text() for p in SOLUTIONS)
     for source in ("1603.07285", "1904.11486", "1512.03385", "1412.6806", "padding-and-strides"):
         assert source in text, source
+
+
+def test_build_refuses_to_overwrite_a_learners_saved_work(tmp_path, monkeypatch):
+    from tools import build
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    worked = nbformat.read(ROOT / "notebooks" / "01_convolution_dot_product.ipynb", as_version=4)
+    code = next(c for c in worked.cells if c.cell_type == "code")
+    code.execution_count = 1
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="my work")]
+    nbformat.write(worked, notebooks / "01_convolution_dot_product.ipynb")
+    monkeypatch.setattr(build, "NOTEBOOKS", notebooks)
+    assert build.main([]) == 1
+    assert "my work" in (notebooks / "01_convolution_dot_product.ipynb").read_text()

@@ -32,3 +32,13 @@ def test_ci_script_runs_exactly_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python3 course.py test" in readme and "python3 course.py test" in ci
     assert "python3 course.py lab" in readme
+
+
+def test_lab_serves_the_repository_so_asset_links_resolve():
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    command = course.task_command("lab", Path(sys.executable), [])
+    assert f"--ServerApp.root_dir={ROOT}" in command
+    notebook = ROOT / command[-1]
+    assert notebook.is_file() and (notebook.parent / "../assets/sliding_window.gif").resolve().is_file()

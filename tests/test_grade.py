@@ -162,6 +162,7 @@ def test_regrading_reuses_up_to_date_results(graded):
     (["grade", "README.md", "--out", "x"], "not a notebook, a folder or a .zip"),
     (["grade", "solutions"], "the following arguments are required: --out"),
     (["grade", "solutions", "--out", "x", "--notebook", "99_nope"], "unknown notebook '99_nope'"),
+    (["grade", "solutions", "--out", "x", "--notebook", "0"], "ambiguous notebook '0'"),
 ])
 def test_bad_arguments_exit_nonzero_with_one_line(args, message, tmp_path):
     result = run_grader(*[a.replace("x", str(tmp_path / "x")) if a == "x" else a for a in args])
@@ -195,3 +196,11 @@ def test_every_untouched_student_notebook_grades_zero_with_reasons(course_graded
     assert data["score"] == 0
     for test in data["tests"]:
         assert "is not implemented yet" in test["output"], test
+
+
+def test_a_notebook_can_be_named_by_its_number(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    result = run_grader("grade", root / "solutions", "--out", tmp_path / "out", "--notebook", "01",
+                        "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert results(tmp_path / "out", "solutions")["max_score"] == 15

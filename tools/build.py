@@ -83,6 +83,16 @@ def generated_files() -> Iterator[tuple[Path, str]]:
         yield PUBLIC_TESTS_DIR / f"{name}.json", public_tests_text(name)
 
 
+def _has_outputs(path: Path) -> bool:
+    """True when a notebook was run and saved: it holds someone's work, not the build's."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable file is rebuilt like any stale one
+        return False
+    return any(cell.get("outputs") or cell.get("execution_count") for cell in notebook.cells
+               if cell.cell_type == "code")
+
+
 def stale_files() -> list[Path]:
     """Generated files whose content differs from what the build would write."""
     stale = []
@@ -97,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course.py build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 if a generated file is out of date")
+    parser.add_argument("--force", action="store_true",
+                        help="rebuild even student notebooks that hold someone's work")
     args = parser.parse_args(argv)
     if args.check:
         stale = stale_files()
@@ -105,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         if stale:
             print("Run `python3 course.py build` and commit the result.")
         return 1 if stale else 0
+    worked_on = [p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if _has_outputs(p)]
+    if worked_on and not args.force:
+        names = ", ".join(f"notebooks/{p.name}" for p in worked_on)
+        print(f"Not rebuilding: {names} hold outputs, so someone has worked in them and "
+              "rebuilding would overwrite their work. Copy them elsewhere first, or run "
+              "`python3 course.py build --force` to overwrite.")
+        return 1
     changed = 0
     for path, text in generated_files():
         if not path.exists() or path.read_text(encoding="utf-8") != text:

@@ -14,7 +14,7 @@ def sliding_window_gif() -> bytes:
 
     slider = WindowSlider(DUMOULIN_X, DUMOULIN_W)
     frames = []
-    for position in range(slider.out.size):
+    for position in range(1, slider.out.size + 1):
         slider.position.value = position
         frames.append(slider.image.value)
     return gif(frames, seconds_per_frame=1.0)
