@@ -34,3 +34,21 @@ def write_submission(folder: Path, notebook: str, replace: dict[str, str],
     path = folder / f"{name or notebook}.ipynb"
     path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
     return path
+
+
+def solution_functions(notebook: str) -> dict:
+    """The namespace the grader builds from ``solutions/<notebook>.ipynb``, run in this process.
+
+    Exactly the code grading runs (exercise cells, plus other cells' imports and defs), so
+    tests of the solutions exercise what students are compared against.
+    """
+    from grader._worker import Worker
+    from grader.load import load_notebook
+
+    program = load_notebook(ROOT / "solutions" / f"{notebook}.ipynb")
+    assert not program.error and not program.problems, (program.error, program.problems)
+    worker = Worker()
+    for cell in program.cells:
+        answer = worker.exec_cell(notebook, cell.label, cell.source)
+        assert answer["ok"], (cell.label, answer)
+    return worker.namespaces[notebook]

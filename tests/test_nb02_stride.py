@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
 from grader.exercises import exercise
 from stridelab import check
+from tests.submissions import solution_functions
 
-ROOT = Path(__file__).resolve().parent.parent
 
 DUMOULIN_X = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3],
                        [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]], dtype=float)
 DUMOULIN_W = np.array([[0, 1, 2], [2, 2, 0], [0, 1, 2]], dtype=float)
-
-
-def solution_functions(notebook: str) -> dict:
-    """The functions defined by the solution notebook's exercise cells."""
-    nb = nbformat.read(ROOT / "solutions" / f"{notebook}.ipynb", as_version=4)
-    namespace: dict = {"np": np}
-    for cell in nb.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-            exec(compile(cell.source, f"<{notebook}>", "exec"), namespace)  # noqa: S102
-    return namespace
 
 
 SOLUTION = solution_functions("02_stride")

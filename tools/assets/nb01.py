@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.assets import gif
+from tools.assets import widget_gif
 
 
 def sliding_window_gif() -> bytes:
@@ -13,11 +13,7 @@ def sliding_window_gif() -> bytes:
     from stridelab.dotproduct import WindowSlider
 
     slider = WindowSlider(DUMOULIN_X, DUMOULIN_W)
-    frames = []
-    for position in range(1, slider.out.size + 1):
-        slider.position.value = position
-        frames.append(slider.image.value)
-    return gif(frames, seconds_per_frame=1.0)
+    return widget_gif(slider, slider.position, range(1, slider.out.size + 1), seconds_per_frame=1.0)
 
 
 ASSETS: dict[str, Callable[[], bytes]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.assets import gif
+from tools.assets import widget_gif
 
 
 def aliasing_shift_gif() -> bytes:
@@ -12,11 +12,7 @@ def aliasing_shift_gif() -> bytes:
     from stridelab.downsampling import AliasingLab
 
     lab = AliasingLab(stride=2, shift=0, pattern="zone plate", dpi=64)
-    frames = []
-    for shift in (0, 1, 2, 3):
-        lab.shift.value = shift
-        frames.append(lab.image.value)
-    return gif(frames, seconds_per_frame=1.2)
+    return widget_gif(lab, lab.shift, (0, 1, 2, 3), seconds_per_frame=1.2)
 
 
 ASSETS: dict[str, Callable[[], bytes]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.assets import gif
+from tools.assets import widget_gif
 
 
 def feature_map_strides_gif() -> bytes:
@@ -12,11 +12,7 @@ def feature_map_strides_gif() -> bytes:
     from stridelab.featuremaps import FeatureMapExplorer
 
     explorer = FeatureMapExplorer()
-    frames = []
-    for stride in (1, 2, 3, 4):
-        explorer.stride.value = stride
-        frames.append(explorer.image.value)
-    return gif(frames, seconds_per_frame=1.5)
+    return widget_gif(explorer, explorer.stride, (1, 2, 3, 4), seconds_per_frame=1.5)
 
 
 ASSETS: dict[str, Callable[[], bytes]] = {
