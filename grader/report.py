@@ -4,6 +4,11 @@ run never leaves half a file behind.
 
 The gradebook is rebuilt from the students' ``results.json`` files, so a resumed or
 partial run still produces a complete, consistent table.
+
+Student-controlled text (ids, file names, error messages, type names) is escaped for each
+file's medium by :mod:`grader._text`: feedback messages sit in code blocks nothing can
+close, other Markdown is escaped, text in JSON is valid Unicode, and no gradebook cell can
+start a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from grader._text import clean, csv_cell, markdown_code_block, markdown_code_span, markdown_text
 from grader.errors import OutputError
 from grader.results import ExerciseResult, StudentResult
 
@@ -30,11 +36,15 @@ GRADEBOOK = "gradebook.csv"
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename: all or nothing."""
+    """Write ``text`` to ``path`` via a temporary file and a rename: all or nothing.
+
+    Characters UTF-8 cannot encode (lone surrogates) are written as ``\\udXXX`` escapes
+    rather than failing the write; callers escape text for its medium before this.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as file:
             file.write(text)
         os.replace(temporary, path)
     except OSError as error:
@@ -46,20 +56,23 @@ def _fmt(points: float) -> str:
 
 
 def results_json(result: StudentResult) -> dict[str, Any]:
-    """Gradescope's results schema, with the seed and sandbox kept in ``extra_data``."""
+    """Gradescope's results schema, with the seed and sandbox kept in ``extra_data``.
+
+    Every text is :func:`~grader._text.clean`: valid Unicode without control characters.
+    """
     tests = []
     for exercise in result.exercises:
         for verdict in exercise.verdicts:
             tests.append({
-                "name": verdict.test.name,
+                "name": clean(verdict.test.name),
                 "score": verdict.score,
                 "max_score": float(verdict.test.points),
                 "status": "passed" if verdict.passed else "failed",
-                "output": verdict.feedback(),
+                "output": clean(verdict.feedback()),
                 "visibility": "after_published" if verdict.test.hidden else "visible",
             })
-    summary = [f"Hidden tests were drawn with seed {result.seed}.", f"Sandbox: {result.sandbox}"]
-    summary += list(result.notes)
+    notes = [clean(note) for note in result.notes]
+    summary = [_seed_sentence(result), f"Sandbox: {clean(result.sandbox)}", *notes]
     if result.failure:
         summary.append("The grader failed on part of this submission; your instructor has "
                        "the details.")
@@ -72,14 +85,16 @@ def results_json(result: StudentResult) -> dict[str, Any]:
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": {
-            "student": result.student,
+            "student": clean(result.student),
             "seed": result.seed,
-            "sandbox": result.sandbox,
-            "fingerprint": result.fingerprint,
-            "notes": list(result.notes),
-            "grader_failure": result.failure,
+            "case_seed": result.case_seed,
+            "sandbox": clean(result.sandbox),
+            "fingerprint": clean(result.fingerprint),
+            "notes": notes,
+            "grader_failure": clean(result.failure),
             "exercises": {
-                e.name: {"notebook": e.notebook, "score": e.score, "max_score": e.max_score}
+                clean(e.name): {"notebook": clean(e.notebook), "score": e.score,
+                                "max_score": e.max_score}
                 for e in result.exercises
             },
         },
@@ -87,38 +102,49 @@ def results_json(result: StudentResult) -> dict[str, Any]:
 
 
 def feedback_markdown(result: StudentResult) -> str:
-    """The feedback a student reads: score, then every exercise's tests, failures explained."""
-    lines = [f"# Feedback for {result.student}", "",
+    """The feedback a student reads: score, then every exercise's tests, failures explained.
+
+    What the student's code or files said (messages, type names, file names) is shown in
+    code blocks or escaped, so it reads as text and never as Markdown or HTML.
+    """
+    lines = [f"# Feedback for {markdown_text(result.student)}", "",
              f"**Score: {_fmt(result.score)} / {_fmt(result.max_score)}**", ""]
-    lines += [f"> {note}" for note in result.notes]
+    lines += [f"> {markdown_text(note)}" for note in result.notes]
     for notebook, group in groupby(result.exercises, key=lambda e: e.notebook):
         exercises = list(group)
-        lines += ["", f"## {notebook}"]
+        lines += ["", f"## {markdown_text(notebook)}"]
         reasons = {e.not_graded for e in exercises}
         if len(reasons) == 1 and "" not in reasons:
             total = sum(e.max_score for e in exercises)
-            lines += ["", f"0 / {_fmt(total)} — {reasons.pop().removeprefix('was ')}."]
+            reason = markdown_text(reasons.pop().removeprefix('was '))
+            lines += ["", f"0 / {_fmt(total)} — {reason}."]
             continue
         for exercise in exercises:
             lines += _exercise_lines(exercise)
-    lines += ["", "---", f"Hidden tests were drawn with seed {result.seed}. "
-              f"Sandbox: {result.sandbox}", ""]
+    lines += ["", "---", f"{_seed_sentence(result)} Sandbox: {markdown_text(result.sandbox)}", ""]
     return "\n".join(lines)
+
+
+def _seed_sentence(result: StudentResult) -> str:
+    """Where the hidden cases came from: enough to reproduce them, per submission."""
+    if result.case_seed is None:
+        return f"Hidden tests were drawn with seed {result.seed}."
+    return (f"Hidden tests were drawn for this submission with seed {result.case_seed} "
+            f"(run seed {result.seed}; a changed submission meets new hidden cases).")
 
 
 def _exercise_lines(exercise: ExerciseResult) -> list[str]:
     """One exercise's tests, failures explained; a hint already shown reads "as above"."""
-    lines = ["", f"### `{exercise.name}` — {_fmt(exercise.score)} / {_fmt(exercise.max_score)}", ""]
+    lines = ["", f"### {markdown_code_span(exercise.name)} — {_fmt(exercise.score)} / "
+             f"{_fmt(exercise.max_score)}", ""]
     seen: set[str] = set()
     for verdict in exercise.verdicts:
         mark = "✓" if verdict.passed else "✗"
-        lines.append(f"- {mark} {verdict.test.title} ({_fmt(verdict.score)}/"
+        lines.append(f"- {mark} {markdown_text(verdict.test.title)} ({_fmt(verdict.score)}/"
                      f"{_fmt(verdict.test.points)})")
         if not verdict.passed:
-            lines += ["", "  ```text"]
             feedback = verdict.feedback(show_hint=verdict.hint not in seen)
-            lines += [f"  {line}" for line in feedback.splitlines()]
-            lines += ["  ```", ""]
+            lines += ["", *markdown_code_block(feedback, indent="  "), ""]
             seen.add(verdict.hint)
     return lines
 
@@ -128,7 +154,7 @@ def write_student(out: Path, result: StudentResult) -> None:
     folder = out / result.student
     write_text_atomically(folder / FEEDBACK, feedback_markdown(result))
     if result.failure:
-        write_text_atomically(folder / "grader-error.txt", result.failure)
+        write_text_atomically(folder / "grader-error.txt", clean(result.failure))
     # results.json last: its presence marks the student as done when a run resumes.
     write_text_atomically(folder / RESULTS, json.dumps(results_json(result), indent=1) + "\n")
 
@@ -149,14 +175,15 @@ def write_gradebook(out: Path, exercises: Sequence[str], students: Sequence[str]
     results = read_results(out)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *exercises, "score", "max_score"])
+    writer.writerow(["student", *map(csv_cell, exercises), "score", "max_score"])
     for student in sorted(set(students) | set(results)):
         data = results.get(student)
         if data is None:
             continue
         per_exercise = data.get("extra_data", {}).get("exercises", {})
-        writer.writerow([student, *(_fmt(per_exercise.get(e, {}).get("score", 0.0)) for e in exercises),
-                         _fmt(data.get("score", 0.0)), _fmt(data.get("max_score", 0.0))])
+        scores = (_fmt(per_exercise.get(e, {}).get("score", 0.0)) for e in exercises)
+        writer.writerow([csv_cell(student), *scores, _fmt(data.get("score", 0.0)),
+                         _fmt(data.get("max_score", 0.0))])
     path = out / GRADEBOOK
     write_text_atomically(path, buffer.getvalue())
     return path
