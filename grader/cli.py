@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from grader._text import terminal
 from grader.errors import GraderError, UsageError
 from grader.grade import GradingOptions, grade
 from grader.sandbox import Limits
@@ -68,8 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                            default=defaults.cpu_seconds, help=_help(Limits, "cpu_seconds") + " (default: %(default)s)")
     grade_cmd.add_argument("--memory-limit", type=int, metavar="MB",
                            default=defaults.memory_bytes // 2**20, help=_help(Limits, "memory_bytes") + " (default: %(default)s)")
-    grade_cmd.add_argument("--require-isolation", action="store_true",
-                           help=_help(GradingOptions, "require_isolation"))
+    grade_cmd.add_argument("--allow-unsandboxed", action="store_true",
+                           help=_help(GradingOptions, "allow_unsandboxed"))
     grade_cmd.add_argument("--fresh", action="store_true", help=_help(GradingOptions, "fresh"))
     grade_cmd.add_argument("--student", metavar="NAME", help=_help(GradingOptions, "student"))
     grade_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -88,9 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     progress = commands.add_parser(
         "progress", help="a learner's progress: every exercise passed, failing or not started",
         description="Run the public tests of every saved notebook in FOLDER and print a table "
-        "of the course's exercises.")
+        "of the course's exercises. This runs the notebooks' code: in a bubblewrap sandbox, or, "
+        "where bubblewrap cannot run, only with --run-unsandboxed.")
     progress.add_argument("folder", type=Path, nargs="?", default=Path("notebooks"),
                           metavar="FOLDER", help="where your notebooks are (default: notebooks)")
+    progress.add_argument("--run-unsandboxed", action="store_true",
+                          help="where bubblewrap cannot run, run the notebooks' code anyway, "
+                          "with your permissions (only for notebooks you wrote yourself)")
 
     run = commands.add_parser(
         "gradescope-run", help="inside Gradescope: grade ROOT/submission into ROOT/results")
@@ -106,16 +111,21 @@ def _grade(args: argparse.Namespace) -> int:
     }
     options = GradingOptions(
         out=args.out, notebooks=tuple(args.notebook), limits=limits,
-        require_isolation=args.require_isolation, fresh=args.fresh, progress=not args.quiet,
+        allow_unsandboxed=args.allow_unsandboxed, fresh=args.fresh, progress=not args.quiet,
         student=args.student,
         **{k: v for k, v in given.items() if v is not None},
     )
     summary = grade(args.paths, options)
     print(f"Graded {summary.graded} submission(s)"
           + (f", {summary.reused} already up to date" if summary.reused else "")
-          + f"; seed {summary.seed}; results in {summary.out}, gradebook {summary.gradebook}.")
+          + f"; seed {summary.seed}; results in {terminal(summary.out)}, "
+          f"gradebook {terminal(summary.gradebook)}.")
+    if summary.notes:
+        print("In the class folder:")
+        for note in summary.notes:
+            print(f"  - {terminal(note)}")
     if not summary.sandbox.startswith("bubblewrap"):
-        print(f"Note: {summary.sandbox}")
+        print(f"Note: {terminal(summary.sandbox)}")
     return 0
 
 
@@ -128,18 +138,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             from grader.nbgrader_course import create_course
 
             names = create_course(args.directory)
-            print(f"nbgrader course in {args.directory}: assignments {', '.join(names)}.\n"
-                  f"Next: cd {args.directory} && nbgrader generate_assignment {names[0]}")
+            directory = terminal(args.directory)
+            print(f"nbgrader course in {directory}: assignments {terminal(', '.join(names))}.\n"
+                  f"Next: cd {directory} && nbgrader generate_assignment {terminal(names[0])}")
             return 0
         if args.command == "progress":
             from grader.progress import course_progress, format_progress
 
-            print(format_progress(course_progress(args.folder)))
+            found = course_progress(args.folder, run_unsandboxed=args.run_unsandboxed)
+            print(format_progress(found.items, found.isolation))
             return 0
         if args.command == "gradescope-bundle":
             from grader.gradescope import build_bundle
 
-            print(f"Wrote {build_bundle(args.out)}: upload it as the Gradescope autograder.")
+            print(f"Wrote {terminal(build_bundle(args.out))}: upload it as the Gradescope "
+                  "autograder.")
             return 0
         if args.command == "gradescope-run":
             from grader.gradescope import run_in_gradescope
@@ -147,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_in_gradescope(args.root)
         raise UsageError(f"unknown command {args.command}")
     except GraderError as error:
-        print(f"python -m grader {args.command}: error: {error}", file=sys.stderr)
+        print(f"python -m grader {args.command}: error: {terminal(error)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(f"python -m grader {args.command}: interrupted; finished students are saved, "

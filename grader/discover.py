@@ -1,32 +1,62 @@
 """Find the submissions in the paths an instructor gives: who submitted which notebooks.
 
-Accepted, and told apart by what they contain:
+Identity comes from how the instructor laid out the class — the names of the files and
+folders handed to the grader, and of the entries of a class folder — never from inside a
+student's submission. Accepted, and told apart by what they contain:
 
 - a notebook file — graded as the submission of the folder it is in;
-- one student's folder — notebooks directly inside it, or nbgrader's
-  ``<student>/<assignment>/`` folders named after course notebooks;
-- a folder of student folders — nbgrader's ``submitted/`` included; loose notebooks in it
-  are students named after the file;
+- one student's folder — notebooks anywhere inside it (nbgrader's ``<assignment>/``
+  folders included);
+- a folder of students — each entry is one student: a folder, a ``.zip`` (named after the
+  file, whatever folders it holds) or a loose notebook (named after the file, or after the
+  student part of a Canvas or Blackboard download name);
 - a ``.zip`` of any of these, extracted safely into a private workspace first.
 
->>> [s.student for s in find_submissions([Path("solutions")], Path("/tmp"))]  # doctest: +SKIP
+Symbolic links are never followed below the paths given: a link in a submission is
+reported and skipped, so a submission cannot point the grader at solutions or at another
+student's work. Student ids are made safe to use as folder names and never collide with
+the grader's own files.
+
+>>> [s.student for s in find_submissions([Path("solutions")], Path("/tmp")).submissions]  # doctest: +SKIP
 ['solutions']
 """
 
 from __future__ import annotations
 
+import os
+import re
+import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader._text import clean
 from grader.errors import UsageError
 from grader.exercises import notebooks
+from grader.load import MAX_NOTEBOOK_BYTES
 
-__all__ = ["Submission", "find_submissions"]
+__all__ = ["Discovery", "RESERVED_NAMES", "Submission", "find_submissions", "student_id"]
 
-MAX_ZIP_BYTES = 2 * 2**30
-MAX_ZIP_FILES = 100_000
+MAX_ZIP_BYTES = 512 * 2**20
+"""Notebooks extracted from one zip, in all."""
+MAX_ZIP_MEMBERS = 100_000
+MAX_NOTEBOOKS = 50
+"""Notebooks taken from one student; the course has eight."""
+MAX_ENTRIES = 20_000
+"""Files and folders looked at inside one student's folder."""
+MAX_DEPTH = 8
+RESERVED_NAMES = frozenset({"gradebook.csv", "grading-run.json", "report.html",
+                            "class-report.csv", "summary.csv"})
+"""Names of the grader's own files in an output folder: no student id is ever one of them."""
+
+# Learning-management-system download names: the student, then the file as submitted.
+LMS_NAMES = (
+    # Canvas: lastfirst[_LATE]_<user id>_<submission id>_<file>
+    re.compile(r"^(?P<student>[^_]+?)(?:_LATE)?_\d+_\d+_(?P<file>.+)$", re.IGNORECASE),
+    # Blackboard: <assignment>_<user>_attempt_<yyyy-mm-dd-hh-mm-ss>[_<file>]
+    re.compile(r"^.+?_(?P<student>[^_]+)_attempt_\d{4}(?:-\d\d){5}(?:_(?P<file>.+))?$"),
+)
 
 
 @dataclass(frozen=True)
@@ -37,81 +67,255 @@ class Submission:
     notebooks: tuple[Path, ...]
     source: Path
     """The folder or file it was found in, for messages."""
+    skipped: tuple[str, ...] = ()
+    """Files inside the submission that were not taken, each with why."""
 
 
-def _visible(path: Path) -> bool:
-    return not any(part.startswith((".", "__MACOSX")) for part in path.parts)
+@dataclass(frozen=True)
+class Discovery:
+    """Every submission found, and every input passed over at the class level, with why."""
+
+    submissions: list[Submission]
+    notes: list[str] = field(default_factory=list)
 
 
-def _notebooks_below(folder: Path) -> tuple[Path, ...]:
-    found = (p for p in folder.rglob("*.ipynb") if p.is_file() and _visible(p.relative_to(folder)))
-    return tuple(sorted(found))
+def student_id(name: str) -> str:
+    """``name`` made safe as a folder name and distinct from the grader's own files.
 
-
-def _children(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if _visible(Path(p.name)))
-
-
-def _is_student_folder(folder: Path) -> bool:
-    """Notebooks directly inside, or only nbgrader assignment folders named after notebooks."""
-    children = _children(folder)
-    if any(p.suffix == ".ipynb" and p.is_file() for p in children):
-        return True
-    folders = [p for p in children if p.is_dir()]
-    return bool(folders) and all(p.name in notebooks() for p in folders)
-
-
-def _extract_zip(archive: Path, workspace: Path) -> tuple[Path, str]:
-    """Extract ``archive`` under ``workspace``, refusing paths that escape and zip bombs.
-
-    Returns the folder to grade and the name of its student, should it be one student's.
+    >>> student_id("gradebook.csv"), student_id("../x"), student_id("\\x1b[2Kzoe")
+    ('gradebook.csv-student', 'x', '[2Kzoe')
     """
-    target = workspace / f"zip-{len(list(workspace.glob('zip-*')))}" / archive.stem
+    text = unicodedata.normalize("NFC", clean(name, 100, single_line=True))
+    text = re.sub(r"\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}", "", text)  # escapes of controls
+    text = re.sub(r'[/\\:*?"<>|]', "-", text).strip(" .-") or "student"
+    if text.casefold() in RESERVED_NAMES:
+        text += "-student"
+    return text
+
+
+def _visible(name: str) -> bool:
+    return not name.startswith((".", "__MACOSX"))
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as listing:
+            return sorted((e for e in listing if _visible(e.name)), key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def _is_notebook(entry: os.DirEntry[str]) -> bool:
+    return entry.name.endswith(".ipynb") and entry.is_file(follow_symlinks=False)
+
+
+def _walk_notebooks(folder: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """Notebooks below ``folder`` without following links; and what was passed over."""
+    found: list[Path] = []
+    skipped: list[str] = []
+    pending: list[tuple[Path, int]] = [(folder, 0)]
+    seen = 0
+    while pending:
+        directory, depth = pending.pop()
+        for entry in _entries(directory):
+            seen += 1
+            if seen > MAX_ENTRIES:
+                skipped.append(f"the folder holds more than {MAX_ENTRIES:,} files; the rest "
+                               "were not looked at")
+                return tuple(sorted(found)), tuple(skipped)
+            relative = Path(entry.path).relative_to(folder)
+            if entry.is_symlink():
+                if entry.name.endswith(".ipynb") or entry.is_dir():
+                    skipped.append(f"{relative} is a symbolic link; links are not followed — "
+                                   "submit the file itself")
+            elif entry.is_dir(follow_symlinks=False):
+                if depth < MAX_DEPTH:
+                    pending.append((Path(entry.path), depth + 1))
+            elif _is_notebook(entry):
+                found.append(Path(entry.path))
+    found.sort()
+    if len(found) > MAX_NOTEBOOKS:
+        skipped.append(f"{len(found)} notebooks were found; only the first {MAX_NOTEBOOKS} "
+                       "were taken")
+        found = found[:MAX_NOTEBOOKS]
+    return tuple(found), tuple(skipped)
+
+
+def _student(name: str, folder: Path) -> Submission:
+    found, skipped = _walk_notebooks(folder)
+    return Submission(name, found, folder, skipped)
+
+
+def _looks_like_one_student(folder: Path) -> bool:
+    """Notebooks (or nbgrader assignment folders) of one student, not a folder of students."""
+    entries = _entries(folder)
+    folders = [e for e in entries if e.is_dir(follow_symlinks=False)]
+    loose = [e for e in entries if _is_notebook(e)]
+    if folders:
+        return all(e.name in notebooks() for e in folders)
+    if any(_lms_student(e.name) for e in loose):
+        return False
+    return len(loose) > 0 and not _has_repeats(loose)
+
+
+def _has_repeats(loose: list[os.DirEntry[str]]) -> bool:
+    """Several loose notebooks that are the same course notebook: one per student."""
+    names = [_course_notebook(e.name) for e in loose]
+    known = [n for n in names if n is not None]
+    return len(known) != len(set(known))
+
+
+def _course_notebook(file_name: str) -> str | None:
+    stem = file_name.removesuffix(".ipynb").lower()
+    return next((n for n in notebooks() if n in stem or stem.startswith(n[:3])), None)
+
+
+def _lms_student(file_name: str) -> str | None:
+    stem = file_name.removesuffix(".ipynb")
+    for pattern in LMS_NAMES:
+        match = pattern.match(stem)
+        if match:
+            return match.group("student")
+    return None
+
+
+def _safe_extract(archive: Path, target: Path) -> list[str]:
+    """Extract the notebooks of ``archive`` into ``target``; what was passed over, and why.
+
+    Links, absolute paths and ``..`` are refused; only ``.ipynb`` files are written, each at
+    most :data:`MAX_NOTEBOOK_BYTES` and :data:`MAX_ZIP_BYTES` in all, whatever the zip's
+    headers claim. :class:`UsageError` for a file that is not a readable zip.
+    """
+    skipped: list[str] = []
+    written = 0
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = bundle.infolist()
-            if len(members) > MAX_ZIP_FILES or sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-                raise UsageError(f"{archive}: the zip is too large to grade safely")
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise UsageError(f"{archive}: the zip holds too many files to grade safely")
             for member in members:
                 name = PurePosixPath(member.filename)
                 is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-                if member.is_dir() or is_link or name.is_absolute() or ".." in name.parts:
+                if member.is_dir() or not name.name.endswith(".ipynb") or not _visible_path(name):
                     continue
+                if is_link or name.is_absolute() or ".." in name.parts:
+                    skipped.append(f"{member.filename} is a link or points outside the zip")
+                    continue
+                budget = min(MAX_NOTEBOOK_BYTES, MAX_ZIP_BYTES - written)
                 destination = target.joinpath(*name.parts)
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                with bundle.open(member) as source, open(destination, "wb") as sink:
-                    sink.write(source.read(MAX_ZIP_BYTES))
-    except (zipfile.BadZipFile, OSError) as error:
-        raise UsageError(f"{archive}: cannot read the zip file ({error})") from error
+                with bundle.open(member) as source, open(destination, "xb") as sink:
+                    copied = _copy_at_most(source, sink, budget)
+                written += copied
+                if copied > budget:
+                    destination.unlink()
+                    skipped.append(f"{member.filename} is larger than the grader accepts")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError,
+            NotImplementedError, ValueError) as error:
+        raise UsageError(f"{archive}: cannot read the zip file ({clean(error, 200)})") from error
     target.mkdir(parents=True, exist_ok=True)
-    children = _children(target)
-    if len(children) == 1 and children[0].is_dir() and not _is_student_folder(target):
-        return children[0], children[0].name  # unwrap a single top-level folder
-    return target, archive.stem
+    return skipped
 
 
-def _from_folder(folder: Path, name: str) -> Iterable[Submission]:
-    if _is_student_folder(folder):
-        yield Submission(name, _notebooks_below(folder), folder)
-        return
-    for child in _children(folder):
-        if child.is_dir():
-            yield Submission(child.name, _notebooks_below(child), child)
-        elif child.suffix == ".ipynb":
-            yield Submission(child.stem, (child,), child)
+def _visible_path(name: PurePosixPath) -> bool:
+    return all(_visible(part) for part in name.parts)
 
 
-def find_submissions(paths: Sequence[Path], workspace: Path,
-                     student: str | None = None) -> list[Submission]:
+def _copy_at_most(source: object, sink: object, budget: int) -> int:
+    """Copy until ``budget`` bytes are exceeded; the count copied (``budget + 1`` if over)."""
+    copied = 0
+    while chunk := source.read(min(1 << 20, budget + 1 - copied)):  # type: ignore[attr-defined]
+        sink.write(chunk)  # type: ignore[attr-defined]
+        copied += len(chunk)
+        if copied > budget:
+            break
+    return copied
+
+
+class _Finder:
+    """Walks the instructor's paths, collecting submissions and notes."""
+
+    def __init__(self, workspace: Path, exclude: Sequence[Path]) -> None:
+        self.workspace = workspace
+        self.exclude = {p.resolve() for p in exclude}
+        self.found: list[Submission] = []
+        self.notes: list[str] = []
+        self.zips = 0
+
+    def _extract(self, archive: Path) -> tuple[Path, list[str]]:
+        self.zips += 1
+        target = self.workspace / f"zip-{self.zips}"
+        return target, _safe_extract(archive, target)
+
+    def student_zip(self, archive: Path, name: str) -> None:
+        """A zip at the class level: one student, named after the file, whatever it holds."""
+        try:
+            target, skipped = self._extract(archive)
+        except UsageError as error:
+            self.notes.append(f"{clean(archive.name)} was not graded: {error}")
+            self.found.append(Submission(name, (), archive, (str(error),)))
+            return
+        found, more = _walk_notebooks(target)
+        self.found.append(Submission(name, found, archive, (*skipped, *more)))
+
+    def given_zip(self, archive: Path) -> None:
+        """A zip the instructor named: a class if it holds student folders, else one student."""
+        target, skipped = self._extract(archive)
+        self.notes += [f"{clean(archive.name)}: {why}" for why in skipped]
+        entries = _entries(target)
+        if len(entries) == 1 and entries[0].is_dir(follow_symlinks=False):
+            target = Path(entries[0].path)  # a single top folder wraps the content
+        if _looks_like_one_student(target) or not any(
+                e.is_dir(follow_symlinks=False) for e in _entries(target)):
+            found, more = _walk_notebooks(target)
+            self.found.append(Submission(archive.stem, found, archive, more))
+        else:
+            self.class_folder(target)
+
+    def class_folder(self, folder: Path) -> None:
+        """Each entry of ``folder`` is one student; links and other files are reported."""
+        lms: dict[str, list[Path]] = {}
+        for entry in _entries(folder):
+            path = Path(entry.path)
+            if path.resolve() in self.exclude:
+                continue
+            if entry.is_symlink():
+                self.notes.append(f"{clean(entry.name)} is a symbolic link; links are not "
+                                  "followed, so it was not graded")
+            elif entry.is_dir(follow_symlinks=False):
+                self.found.append(_student(entry.name, path))
+            elif entry.name.endswith(".zip") and entry.is_file(follow_symlinks=False):
+                self.student_zip(path, entry.name.removesuffix(".zip"))
+            elif _is_notebook(entry):
+                student = _lms_student(entry.name)
+                if student is not None:
+                    lms.setdefault(student, []).append(path)
+                else:
+                    self.found.append(Submission(entry.name.removesuffix(".ipynb"), (path,), path))
+            else:
+                self.notes.append(f"{clean(entry.name)} is not a folder, a .zip or a notebook; "
+                                  "it was not graded")
+        for student, paths in lms.items():
+            self.found.append(Submission(student, tuple(paths), folder))
+            if len(paths) > 1:
+                self.notes.append(f"{len(paths)} downloaded notebooks were graded as one "
+                                  f"student, {clean(student)}, from their file names")
+
+    def folder(self, folder: Path) -> None:
+        if _looks_like_one_student(folder):
+            self.found.append(_student(folder.resolve().name, folder))
+        else:
+            self.class_folder(folder)
+
+
+def find_submissions(paths: Sequence[Path], workspace: Path, student: str | None = None,
+                     exclude: Sequence[Path] = ()) -> Discovery:
     """Every submission in ``paths``; :class:`UsageError` for a path that cannot be graded.
 
     With ``student``, every notebook found anywhere in ``paths`` is that one student's.
+    ``exclude`` lists folders to pass over (the output folder, when it is inside a class).
     """
-    if student is not None:
-        submissions = find_submissions(paths, workspace)
-        notebooks_found = tuple(sorted({p for s in submissions for p in s.notebooks}))
-        return [Submission(student, notebooks_found, paths[0] if paths else Path("."))]
-    found: list[Submission] = []
+    finder = _Finder(workspace, exclude)
     loose: dict[Path, list[Path]] = {}
     for path in paths:
         if not path.exists():
@@ -119,25 +323,33 @@ def find_submissions(paths: Sequence[Path], workspace: Path,
         if path.is_file() and path.suffix == ".ipynb":
             loose.setdefault(path.resolve().parent, []).append(path)
         elif path.is_file() and path.suffix == ".zip":
-            found += _from_folder(*_extract_zip(path, workspace))
+            finder.given_zip(path)
         elif path.is_dir():
-            found += _from_folder(path, path.resolve().name)
+            finder.folder(path)
         else:
             raise UsageError(f"{path}: not a notebook, a folder or a .zip of submissions")
     for folder, files in loose.items():
-        found.append(Submission(folder.name, tuple(sorted(set(files))), folder))
-    return _unique(found)
+        finder.found.append(Submission(folder.name, tuple(sorted(set(files))), folder))
+    found = finder.found
+    if student is not None:
+        every = tuple(sorted({p for s in found for p in s.notebooks}))[:MAX_NOTEBOOKS]
+        skipped = tuple(why for s in found for why in s.skipped)
+        found = [Submission(student, every, paths[0] if paths else Path("."), skipped)]
+    return Discovery(_unique(found), finder.notes)
 
 
 def _unique(submissions: list[Submission]) -> list[Submission]:
-    """Give students who share a name distinct ids (``alice``, ``alice-2``)."""
-    seen: dict[str, int] = {}
+    """Safe, distinct ids (``alice``, ``alice-2``), compared as a case-insensitive file system
+    would."""
+    seen: set[str] = set()
     unique = []
     for submission in submissions:
-        count = seen.get(submission.student, 0) + 1
-        seen[submission.student] = count
-        if count > 1:
-            submission = Submission(f"{submission.student}-{count}", submission.notebooks,
-                                    submission.source)
-        unique.append(submission)
+        base = student_id(submission.student)
+        name, count = base, 1
+        while name.casefold() in seen:
+            count += 1
+            name = f"{base}-{count}"
+        seen.add(name.casefold())
+        unique.append(Submission(name, submission.notebooks, submission.source, submission.skipped))
     return unique
+

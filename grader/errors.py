@@ -2,7 +2,7 @@
 
     GraderError            exit 2   base class
     ├── UsageError         exit 2   bad arguments, or a path that cannot be graded
-    ├── SandboxUnavailable exit 3   isolation was required but bubblewrap cannot run here
+    ├── SandboxUnavailable exit 3   bubblewrap cannot run here and unsandboxed was not allowed
     └── OutputError        exit 4   the output folder cannot be written
 
 A problem with one submission is never one of these: it becomes a result row with a
@@ -27,13 +27,14 @@ class UsageError(GraderError):
 
 
 class SandboxUnavailable(GraderError):
-    """``--require-isolation`` was given but bubblewrap cannot start a sandbox here."""
+    """Bubblewrap cannot start a sandbox here, and running unsandboxed was not allowed."""
 
     exit_code = 3
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"isolation required, but {reason}; install bubblewrap "
-                         "(apt install bubblewrap) or drop --require-isolation")
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        """Why bubblewrap cannot run, e.g. "bubblewrap (bwrap) is not installed"."""
 
 
 class OutputError(GraderError):

@@ -1,10 +1,12 @@
-"""Grade submissions: discover → load → run in the sandbox → judge → report.
+"""Grade submissions: discover → inspect → run and judge in the sandbox → report.
 
 A run draws one seed for the hidden tests (recorded in the output folder and in every
-result), expands every exercise's tests once, then grades the submissions in parallel,
-one sandboxed worker each, writing each student's files as soon as they are done. A
-student whose files already match the submission, seed and grader is not graded again,
-so an interrupted run resumes where it stopped and a repeated run changes nothing.
+result), then grades the submissions in parallel, one sandboxed worker each, writing each
+student's files as soon as they are done. Everything one student's grading does — reading
+their notebooks, running them, judging, writing their files — happens under one guard and
+one wall-clock deadline, so one submission costs only its own row. A student whose files
+already match the submission, seed and grader is not graded again, so an interrupted run
+resumes where it stopped and a repeated run changes nothing.
 """
 
 from __future__ import annotations
@@ -13,27 +15,28 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from pathlib import Path
 
 from grader.discover import Submission, find_submissions
-from grader.errors import UsageError
+from grader.errors import GraderError, OutputError, UsageError
 from grader.exercises import Exercise, notebooks
-from grader.load import NotebookProgram, load_notebook
+from grader.load import NotebookFile, NotebookProgram, inspect_notebook
 from grader.report import RESULTS, write_gradebook, write_student, write_text_atomically
 from grader.results import ExerciseResult, StudentResult
-from grader.run import run_programs
+from grader.run import run_submission
 from grader.sandbox import Limits, Sandbox, choose_sandbox
-from stridelab.judging import ErrorInfo, GradedTest, Outcome, judge_test
+from stridelab.judging import ErrorInfo, GradedTest, Outcome, TestVerdict, judge_test
 
-__all__ = ["GradingOptions", "RunSummary", "grade", "grade_submission", "GradingPlan"]
+__all__ = ["GradingOptions", "GradingPlan", "RunSummary", "grade", "grade_submission"]
 
 RUN_FILE = "grading-run.json"
 
@@ -50,11 +53,13 @@ class GradingOptions:
     """Submissions graded at the same time."""
     notebooks: tuple[str, ...] = ()
     """Course notebooks to grade; by default every one found among the submissions."""
-    time_per_submission: float = 600.0
-    """Wall-clock seconds one submission may take in all before its remaining tests fail."""
+    time_per_submission: float = 300.0
+    """Wall-clock seconds for everything one submission's grading runs (reading, cells,
+    calls, restarts); when they are up its remaining tests fail."""
     limits: Limits = field(default_factory=Limits)
-    require_isolation: bool = False
-    """Stop instead of falling back to rlimits-only when bubblewrap cannot run."""
+    allow_unsandboxed: bool = False
+    """Where bubblewrap cannot run, grade anyway with resource limits only: student code can
+    then read every file you can. Said in the output and in every result."""
     fresh: bool = False
     """Grade every submission again, even those whose results are up to date."""
     progress: bool = True
@@ -65,25 +70,62 @@ class GradingOptions:
 
 @dataclass(frozen=True)
 class GradingPlan:
-    """What every submission of a run is graded against."""
+    """What every submission of a run is graded against.
+
+    Hidden cases are drawn per submission, from the run's seed and the submission's bytes
+    (:meth:`case_seed`): the same submission always meets the same cases for a seed, and a
+    changed one meets new ones, so answers read off earlier feedback cannot be hard-coded.
+    """
 
     seed: int
     exercises: tuple[Exercise, ...]
-    tests: dict[str, list[GradedTest]]
     sandbox: Sandbox
-    fingerprint: str
-    """Hash of the seed, the graded notebooks and the grader's own code."""
+    hidden: bool = True
+    """False: public tests only (the learner's progress table)."""
 
     @classmethod
     def create(cls, seed: int, notebook_names: Sequence[str], sandbox: Sandbox,
                hidden: bool = True) -> GradingPlan:
-        """Expand the tests of ``notebook_names``; ``hidden=False`` keeps the public ones only."""
         exercises = tuple(e for name in notebook_names for e in notebooks()[name])
-        tests = {e.name: e.tests(seed, hidden=hidden) for e in exercises}
-        digest = hashlib.sha256(f"{seed}:{hidden}:{','.join(notebook_names)}".encode())
-        for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
-            digest.update(path.read_bytes())
-        return cls(seed, exercises, tests, sandbox, digest.hexdigest())
+        return cls(seed, exercises, sandbox, hidden)
+
+    @property
+    def notebook_names(self) -> list[str]:
+        return list(dict.fromkeys(e.notebook for e in self.exercises))
+
+    def case_seed(self, files: Sequence[NotebookFile]) -> int:
+        """The seed of one submission's hidden cases: the run's seed and its notebooks' bytes."""
+        digests = sorted(f"{f.notebook}:{f.digest}" for f in files if f.notebook)
+        material = f"{self.seed}|{'|'.join(digests)}".encode()
+        return int.from_bytes(hashlib.sha256(material).digest()[:4], "big") >> 1
+
+    def tests(self, case_seed: int, names: Sequence[str] | None = None
+              ) -> dict[str, list[GradedTest]]:
+        """The tests of the exercises ``names`` (default: all), hidden ones from ``case_seed``."""
+        wanted = [e.name for e in self.exercises] if names is None else list(names)
+        return {name: list(_expand_one(case_seed, name, self.hidden)) for name in wanted}
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the seed, the graded notebooks and the grader's own code."""
+        return _fingerprint(self.seed, self.hidden, tuple(self.notebook_names))
+
+
+@lru_cache(maxsize=128)
+def _expand_one(seed: int, name: str, hidden: bool) -> tuple[GradedTest, ...]:
+    """One exercise's tests for one seed; recent expansions are kept (identical copies and
+    the public tests are expanded once)."""
+    from grader.exercises import exercise
+
+    return tuple(exercise(name).tests(seed, hidden=hidden))
+
+
+@cache
+def _fingerprint(seed: int, hidden: bool, names: tuple[str, ...]) -> str:
+    digest = hashlib.sha256(f"{seed}:{hidden}:{','.join(names)}".encode())
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -97,88 +139,79 @@ class RunSummary:
     sandbox: str
     gradebook: Path
     results: tuple[StudentResult, ...]
+    notes: tuple[str, ...] = ()
+    """Inputs passed over or merged at the class level, and students no longer in the class."""
 
 
-def _submission_fingerprint(submission: Submission, plan: GradingPlan) -> str:
+def _submission_fingerprint(files: Sequence[NotebookFile], plan: GradingPlan) -> str:
     digest = hashlib.sha256(plan.fingerprint.encode())
-    for path in submission.notebooks:
-        digest.update(path.name.encode())
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            digest.update(b"<unreadable>")
+    for file in files:
+        digest.update(f"{file.path.name}\0{file.digest or file.problem}\0".encode(
+            "utf-8", "backslashreplace"))
     return digest.hexdigest()
-
-
-def _failed(test: GradedTest, info: ErrorInfo) -> list[Outcome]:
-    return [Outcome(error=info)] * len(test.cases)
 
 
 def _problem(message: str) -> ErrorInfo:
     return ErrorInfo("NotGraded", message, kind="not_run")
 
 
-def grade_submission(submission: Submission, plan: GradingPlan, workdir: Path,
-                     time_budget: float,
-                     loaded: Mapping[Path, NotebookProgram] | None = None) -> StudentResult:
-    """Grade one student's notebooks in one sandbox session; never raises.
+def _select(files: Sequence[NotebookFile], plan: GradingPlan
+            ) -> tuple[dict[str, NotebookFile], list[str]]:
+    """The file graded for each course notebook, and a note for every other file."""
+    chosen: dict[str, NotebookFile] = {}
+    notes: list[str] = []
+    graded = set(plan.notebook_names)
+    for file in files:
+        name = file.path.name
+        if file.notebook is None:
+            notes.append(f"{name} " + (file.problem or "is not one of the course's notebooks")
+                         + "; it was not graded.")
+        elif file.notebook not in graded:
+            continue
+        elif file.notebook in chosen:
+            notes.append(f"{name} is a second copy of {file.notebook}; only "
+                         f"{chosen[file.notebook].path.name} was graded.")
+        else:
+            chosen[file.notebook] = file
+    return chosen, notes
 
-    ``loaded`` may hold programs already read from the submission's notebooks.
+
+def grade_submission(submission: Submission, plan: GradingPlan, time_budget: float,
+                     files: Mapping[Path, NotebookFile] | None = None) -> StudentResult:
+    """Grade one student's notebooks in one sandbox session, by one deadline; never raises.
+
+    ``files`` may hold the notebooks already inspected; the others are inspected here.
     """
     started = time.monotonic()
-    fingerprint = _submission_fingerprint(submission, plan)
-    programs: dict[str, NotebookProgram] = {}
-    notes: list[str] = []
+    deadline = started + time_budget
+    notes: list[str] = list(submission.skipped)
     failure = ""
-    outcomes: dict[str, list[Outcome]] = {}
+    fingerprint = ""
+    case_seed = plan.case_seed([])
+    chosen: dict[str, NotebookFile] = {}
+    programs: Mapping[str, NotebookProgram] = {}
+    verdicts: Mapping[str, TestVerdict] = {}
     try:
-        for path in submission.notebooks:
-            program = (loaded or {}).get(path) or load_notebook(path)
-            if program.notebook is None or program.notebook not in {e.notebook for e in plan.exercises}:
-                if program.error:
-                    notes.append(f"{path.name} {program.error}; it was not graded.")
-                continue
-            if program.notebook in programs:
-                notes.append(f"{path.name} is a second copy of {program.notebook}; only "
-                             f"{programs[program.notebook].path.name} was graded.")
-                continue
-            if program.error:
-                notes.append(f"{path.name} {program.error}.")
-            programs[program.notebook] = program
-        for path in submission.notebooks:
-            shutil.copy2(path, workdir / path.name)
-        outcomes = run_programs(list(programs.values()), plan.tests, plan.sandbox, workdir,
-                                time_budget)
+        inspected = [(files or {}).get(p) or inspect_notebook(p) for p in submission.notebooks]
+        fingerprint = _submission_fingerprint(inspected, plan)
+        chosen, more = _select(inspected, plan)
+        notes += more
+        case_seed = plan.case_seed(list(chosen.values()))
+        exercise_names = {name: [e.name for e in plan.exercises if e.notebook == name]
+                          for name in chosen}
+        tests = plan.tests(case_seed, [n for names in exercise_names.values() for n in names])
+        run = run_submission(chosen, tests, exercise_names, plan.sandbox, deadline)
+        programs, verdicts = run.programs, run.verdicts
+        notes += [f"{p.path.name} {p.error}." for p in programs.values() if p.error]
     except Exception:  # noqa: BLE001 - a grader bug must not lose the student's row
         failure = traceback.format_exc()
-    exercises = []
-    for exercise in plan.exercises:
-        program = programs.get(exercise.notebook)
-        if failure:
-            reason = _problem("could not be graded: the grader itself failed (your instructor "
-                              "has the details)")
-        elif program is None:
-            reason = _problem(f"was not graded: {exercise.notebook}.ipynb was not submitted")
-        elif program.error:
-            reason = _problem(f"was not graded: {program.path.name} {program.error}")
-        elif exercise.name in program.problems:
-            reason = _problem(f"was not graded: {program.problems[exercise.name]}")
-        else:
-            reason = None
-        verdicts = []
-        for test in plan.tests[exercise.name]:
-            results = outcomes.get(test.name)
-            if reason is not None or results is None or len(results) != len(test.cases):
-                results = _failed(test, reason or _problem("was not run"))
-            verdicts.append(judge_test(test, results))
-        exercises.append(ExerciseResult(exercise.name, exercise.notebook, tuple(verdicts),
-                                        reason.message if reason is not None else ""))
     if not submission.notebooks:
         notes.append("No notebooks (.ipynb files) were found in this submission.")
     return StudentResult(
         student=submission.student,
-        exercises=tuple(exercises),
+        exercises=_exercise_results(plan, case_seed, chosen, programs, verdicts, failure),
         seed=plan.seed,
+        case_seed=case_seed,
         sandbox=plan.sandbox.description,
         execution_time=time.monotonic() - started,
         fingerprint=fingerprint,
@@ -187,12 +220,44 @@ def grade_submission(submission: Submission, plan: GradingPlan, workdir: Path,
     )
 
 
-def _is_up_to_date(out: Path, submission: Submission, plan: GradingPlan) -> bool:
+def _exercise_results(plan: GradingPlan, case_seed: int, chosen: Mapping[str, NotebookFile],
+                      programs: Mapping[str, NotebookProgram],
+                      verdicts: Mapping[str, TestVerdict],
+                      failure: str) -> tuple[ExerciseResult, ...]:
+    results = []
+    for exercise in plan.exercises:
+        program = programs.get(exercise.notebook)
+        reason: ErrorInfo | None = None
+        if failure:
+            reason = _problem("could not be graded: the grader itself failed (your instructor "
+                              "has the details)")
+        elif exercise.notebook not in chosen:
+            reason = _problem(f"was not graded: {exercise.notebook}.ipynb was not submitted")
+        elif program is None:
+            reason = _problem("was not run")
+        elif program.error:
+            reason = _problem(f"was not graded: {program.path.name} {program.error}")
+        elif exercise.name in program.problems:
+            reason = _problem(f"was not graded: {program.problems[exercise.name]}")
+        judged = []
+        for test in plan.tests(case_seed, [exercise.name])[exercise.name]:
+            verdict = verdicts.get(test.name) if reason is None else None
+            if verdict is None:
+                why = reason or _problem("was not run")
+                verdict = judge_test(test, [Outcome(error=why)] * len(test.cases))
+            judged.append(verdict)
+        results.append(ExerciseResult(exercise.name, exercise.notebook, tuple(judged),
+                                      reason.message if reason is not None else ""))
+    return tuple(results)
+
+
+def _is_up_to_date(out: Path, submission: Submission, fingerprint: str) -> bool:
     try:
         data = json.loads((out / submission.student / RESULTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return data.get("extra_data", {}).get("fingerprint") == _submission_fingerprint(submission, plan)
+    extra = data.get("extra_data") if isinstance(data, dict) else None
+    return isinstance(extra, dict) and extra.get("fingerprint") == fingerprint
 
 
 def _choose_seed(options: GradingOptions) -> int:
@@ -204,8 +269,7 @@ def _choose_seed(options: GradingOptions) -> int:
         return secrets.randbelow(2**31)
 
 
-def _notebooks_to_grade(options: GradingOptions,
-                        programs: Mapping[Path, NotebookProgram]) -> list[str]:
+def _notebooks_to_grade(options: GradingOptions, files: Mapping[Path, NotebookFile]) -> list[str]:
     known = list(notebooks())
     if options.notebooks:
         chosen = set()
@@ -216,7 +280,7 @@ def _notebooks_to_grade(options: GradingOptions,
                 raise UsageError(f"{problem} notebook {asked!r}; choose from: {', '.join(known)}")
             chosen.add(matches[0])
         return [n for n in known if n in chosen]
-    found = {program.notebook for program in programs.values()}
+    found = {file.notebook for file in files.values()}
     return [n for n in known if n in found]
 
 
@@ -225,10 +289,12 @@ def _progress(total: int, enabled: bool) -> Callable[[str], None]:
         return lambda student: None
     from tqdm import tqdm
 
+    from grader._text import terminal
+
     bar = tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True)
 
     def advance(student: str) -> None:
-        bar.set_postfix_str(student[:20])
+        bar.set_postfix_str(terminal(student, limit=20))  # a folder name is student text
         bar.update()
         if bar.n >= total:
             bar.close()
@@ -236,47 +302,84 @@ def _progress(total: int, enabled: bool) -> Callable[[str], None]:
     return advance
 
 
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder; give a folder for the results")
+
+
 def grade(paths: Sequence[Path], options: GradingOptions,
           sandbox: Sandbox | None = None) -> RunSummary:
-    """Grade every submission in ``paths`` into ``options.out``."""
+    """Grade every submission in ``paths`` into ``options.out``.
+
+    On Ctrl-C the workers are killed at once, finished students keep their files, the
+    gradebook is rewritten for them, and :class:`KeyboardInterrupt` propagates.
+    """
     if options.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    _check_out(options.out)
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-        workspace = Path(scratch)
-        submissions = find_submissions(paths, workspace / "inputs", options.student)
+        discovery = find_submissions(paths, Path(scratch) / "inputs", options.student,
+                                     exclude=[options.out])
+        submissions = discovery.submissions
         if not submissions:
             raise UsageError("no submissions found in " + ", ".join(map(str, paths)))
-        programs = {p: load_notebook(p) for s in submissions for p in s.notebooks}
-        names = _notebooks_to_grade(options, programs)
+        files = {p: inspect_notebook(p) for s in submissions for p in s.notebooks}
+        names = _notebooks_to_grade(options, files)
         if not names:
             raise UsageError("none of the submitted notebooks is a course notebook; "
                              f"expected names like {next(iter(notebooks()))}.ipynb")
         seed = _choose_seed(options)
-        sandbox = sandbox or choose_sandbox(options.limits, options.require_isolation)
+        sandbox = sandbox or choose_sandbox(options.limits, options.allow_unsandboxed)
         plan = GradingPlan.create(seed, names, sandbox)
         write_text_atomically(options.out / RUN_FILE, json.dumps(
             {"seed": seed, "notebooks": names, "sandbox": sandbox.name}, indent=1) + "\n")
-        todo = [s for s in submissions if options.fresh or not _is_up_to_date(options.out, s, plan)]
-        advance = _progress(len(todo), options.progress)
-        results = []
-
-        def work(index: int, submission: Submission) -> StudentResult:
-            workdir = workspace / "work" / str(index)
-            workdir.mkdir(parents=True)
-            try:
-                result = grade_submission(submission, plan, workdir, options.time_per_submission,
-                                          programs)
-                write_student(options.out, result)
-                return result
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-
-        with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-            futures = {pool.submit(work, i, s): s for i, s in enumerate(todo)}
-            for future in as_completed(futures):
-                results.append(future.result())
-                advance(futures[future].student)
-        exercise_names = [e.name for e in plan.exercises]
-        gradebook = write_gradebook(options.out, exercise_names, [s.student for s in submissions])
+        fingerprints = {s.student: _submission_fingerprint([files[p] for p in s.notebooks], plan)
+                        for s in submissions}
+        todo = [s for s in submissions if options.fresh
+                or not _is_up_to_date(options.out, s, fingerprints[s.student])]
+        results = _grade_all(todo, plan, options, files)
+        gradebook = write_gradebook(options.out, [e.name for e in plan.exercises],
+                                    [s.student for s in submissions])
     return RunSummary(options.out, seed, len(todo), len(submissions) - len(todo),
-                      sandbox.description, gradebook, tuple(results))
+                      sandbox.description, gradebook, tuple(results), tuple(discovery.notes))
+
+
+def _grade_all(todo: Sequence[Submission], plan: GradingPlan, options: GradingOptions,
+               files: Mapping[Path, NotebookFile]) -> list[StudentResult]:
+    """Grade ``todo`` in parallel, writing each student's files when they are done."""
+    advance = _progress(len(todo), options.progress)
+    interrupted = threading.Event()
+    results: list[StudentResult] = []
+
+    def work(submission: Submission) -> StudentResult:
+        result = grade_submission(submission, plan, options.time_per_submission, files)
+        if not interrupted.is_set():
+            write_student(options.out, result)
+        return result
+
+    pool = ThreadPoolExecutor(max_workers=options.jobs)
+    futures: dict[Future[StudentResult], Submission] = {pool.submit(work, s): s for s in todo}
+    try:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                results.append(_result_or_raise(future))
+                advance(futures[future].student)
+    except BaseException:
+        interrupted.set()
+        plan.sandbox.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def _result_or_raise(future: Future[StudentResult]) -> StudentResult:
+    """A finished student's result; an error writing the files stops the run (disk full …)."""
+    try:
+        return future.result()
+    except GraderError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write results: {error}") from error

@@ -1,38 +1,56 @@
-"""Read a submitted notebook into the code the sandbox will run — without running any of it.
+"""Submitted notebooks as the grader sees them: opened safely, identified, never parsed here.
 
-The grader runs each exercise's cell whole (found by its nbgrader ``grade_id``, or by the
-``def`` of its function when the metadata was lost) and, from every other code cell, only
-its imports, function and class definitions and literal constants: plots, widgets and
-experiments are skipped, which keeps grading fast and the learner's own code intact.
-IPython magics become no-op calls. A notebook that cannot be read, or an exercise cell
-that is missing or has a syntax error, is recorded with a reason instead of failing.
+The grader process treats a notebook as untrusted bytes. It opens it without following
+links (:func:`open_notebook`), reads at most :data:`MAX_NOTEBOOK_BYTES`, and finds out which
+course notebook it is from its nbgrader ``grade_id`` strings or its file name
+(:func:`inspect_notebook`) — a linear scan, no JSON or Python parsing. Parsing happens in
+the sandboxed worker (:mod:`grader._reader`), whose answer becomes a
+:class:`NotebookProgram` here after its types and sizes are checked.
 
->>> program = load_notebook(Path("solutions/01_convolution_dot_product.ipynb"))  # doctest: +SKIP
->>> program.notebook, [cell.exercise for cell in program.cells if cell.exercise]  # doctest: +SKIP
-('01_convolution_dot_product', ['window_dot', 'conv1d', 'conv2d'])
+>>> inspect_notebook(Path("solutions/02_stride.ipynb")).notebook  # doctest: +SKIP
+'02_stride'
 """
 
 from __future__ import annotations
 
-import ast
+import hashlib
+import os
 import pkgutil
 import re
-from collections.abc import Callable, Mapping
+import stat
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-import nbformat
-
-from grader.exercises import Exercise, notebooks
+from grader._reader import MAX_CELL_CHARS, MAX_CODE_CELLS, MAX_PROGRAM_CHARS, read_program
+from grader.exercises import notebooks
 from grader.sandbox import HELPERS_IN_SANDBOX
 
-__all__ = ["CodeCell", "NotebookProgram", "identify_notebook", "load_notebook"]
+__all__ = ["CodeCell", "NotebookFile", "NotebookProgram", "demo_modules", "identify_notebook",
+           "inspect_notebook", "open_notebook", "program_from_answer", "read_trusted_notebook"]
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 """Larger files are refused unread: a notebook's code is kilobytes, only outputs get big."""
-PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
-"""Cell magics whose body is still Python, run as plain code when grading."""
+GRADE_ID = re.compile(rb'"grade_id"\s*:\s*"([A-Za-z0-9_]{1,64})"')
+
+
+class NotebookError(Exception):
+    """A submitted file that cannot be graded; the message completes "<file> …"."""
+
+
+@dataclass(frozen=True)
+class NotebookFile:
+    """One submitted ``.ipynb`` file: which course notebook it is, and its fingerprint."""
+
+    path: Path
+    notebook: str | None
+    """The course notebook it is (``"02_stride"``), or ``None`` when unrecognised."""
+    digest: str = ""
+    """SHA-256 of its bytes, or ``""`` when it could not be read."""
+    problem: str = ""
+    """Why it cannot be graded (a link, too large, unreadable), completing "<file> …"."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +78,42 @@ class NotebookProgram:
     """Why the whole file could not be read, if it could not."""
 
 
-def _grade_id(cell: nbformat.NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+def open_notebook(path: Path) -> int:
+    """A read-only descriptor of the regular file ``path``, never through a symbolic link.
+
+    Raises :class:`NotebookError` for a link, a folder, a FIFO or device, or a file over
+    :data:`MAX_NOTEBOOK_BYTES`.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
+        | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        if path.is_symlink():
+            raise NotebookError("is a symbolic link; links are not followed — submit the "
+                                "file itself") from None
+        raise NotebookError(f"cannot be opened ({error.strerror or error})") from None
+    info = os.fstat(fd)
+    problem = ""
+    if not stat.S_ISREG(info.st_mode):
+        problem = "is not a regular file"
+    elif info.st_size > MAX_NOTEBOOK_BYTES:
+        problem = (f"is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB; clear its outputs "
+                   "(Edit → Clear Outputs of All Cells), save and submit again")
+    if problem:
+        os.close(fd)
+        raise NotebookError(problem)
+    return fd
 
 
-def _is_check_cell(cell: nbformat.NotebookNode) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")
+def _read_all(fd: int) -> bytes:
+    chunks, size = [], 0
+    while chunk := os.read(fd, 1 << 20):
+        size += len(chunk)
+        if size > MAX_NOTEBOOK_BYTES:
+            raise NotebookError(f"is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def identify_notebook(path: Path, grade_ids: set[str]) -> str | None:
@@ -89,151 +136,68 @@ def identify_notebook(path: Path, grade_ids: set[str]) -> str | None:
     return None
 
 
-def _strip_magics(source: str) -> str | None:
-    """Plain Python for a cell: magics become no-op calls; ``None`` for non-Python cells."""
-    lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        magic = lines[0].lstrip()[2:].split()[0] if lines[0].strip() != "%%" else ""
-        if magic not in PYTHON_CELL_MAGICS:
-            return None
-        source = "\n".join(["# " + lines[0], *lines[1:]])  # a comment keeps line numbers
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager().transform_cell(source)
+def inspect_notebook(path: Path) -> NotebookFile:
+    """Read ``path`` once, safely: which course notebook it is and its digest. Never raises."""
+    try:
+        fd = open_notebook(path)
+        try:
+            data = _read_all(fd)
+        finally:
+            os.close(fd)
+    except NotebookError as error:
+        return NotebookFile(path, identify_notebook(path, set()), problem=str(error))
+    except OSError as error:
+        return NotebookFile(path, identify_notebook(path, set()),
+                            problem=f"cannot be read ({error.strerror or error})")
+    grade_ids = {m.decode() for m in GRADE_ID.findall(data)}
+    return NotebookFile(path, identify_notebook(path, grade_ids), hashlib.sha256(data).hexdigest())
 
 
 @cache
-def _helper_submodules() -> frozenset[str]:
+def demo_modules() -> tuple[str, ...]:
+    """Helper modules graded code cannot import: imports of them are dropped when grading."""
     import stridelab
 
-    return frozenset(m.name for m in pkgutil.iter_modules(stridelab.__path__))
+    every = {f"stridelab.{m.name}" for m in pkgutil.iter_modules(stridelab.__path__)}
+    return tuple(sorted(every - HELPERS_IN_SANDBOX))
 
 
-def _imports_demo_helpers(node: ast.stmt) -> bool:
-    """An import of helper modules that graded code cannot use (widgets, figures, demos)."""
-    if isinstance(node, ast.Import):
-        modules = [alias.name for alias in node.names]
-    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-        modules = [node.module]
-        if node.module == "stridelab":
-            modules += [f"stridelab.{alias.name}" for alias in node.names
-                        if alias.name in _helper_submodules()]
-    else:
-        return False
-    return any(m.startswith("stridelab.") and m not in HELPERS_IN_SANDBOX for m in modules)
+def _text(value: Any, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
 
 
-def _keep_lines(source: str, wanted: Callable[[ast.stmt], bool]) -> str:
-    """The source with only the top-level statements ``wanted`` keeps; the rest blanked.
-
-    Blanked lines keep their place, so line numbers in error messages stay right.
-    """
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    keep = [False] * len(lines)
-    for node in tree.body:
-        if wanted(node):
-            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            for index in range(first - 1, node.end_lineno or node.lineno):
-                keep[index] = True
-    return "\n".join(line if kept else "" for line, kept in zip(lines, keep))
-
-
-def _without_demo_imports(source: str) -> str:
-    """An exercise cell minus its imports of widget and figure modules (not graded code)."""
-    return _keep_lines(source, lambda node: not _imports_demo_helpers(node))
-
-
-def _is_definition(node: ast.stmt) -> bool:
-    """Imports (of what graded code may use), defs, classes and literal constants."""
-    if _imports_demo_helpers(node):
-        return False
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        try:
-            ast.literal_eval(node.value)
-            return node.value is not None
-        except (ValueError, TypeError, SyntaxError, RecursionError):
-            return False
-    return isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
-                             ast.AsyncFunctionDef, ast.ClassDef))
-
-
-def _definitions_only(source: str) -> str:
-    """Keep a cell's imports, defs, classes and literal constants; blank the rest."""
-    return _keep_lines(source, _is_definition)
-
-
-def _defines(source: str, name: str) -> bool:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return f"def {name}(" in source
-    return any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body)
-
-
-def _find_exercise_cells(
-    cells: list[nbformat.NotebookNode], exercises: tuple[Exercise, ...]
-) -> tuple[dict[int, str], dict[str, str]]:
-    """Index of each exercise's cell, and why any exercise has none."""
-    found: dict[int, str] = {}
-    problems: dict[str, str] = {}
-    for exercise in exercises:
-        by_id = [i for i, c in enumerate(cells) if _grade_id(c) == exercise.name]
-        by_def = [i for i, c in enumerate(cells)
-                  if c.cell_type == "code" and not _is_check_cell(c) and _defines(c.source, exercise.name)]
-        index = (by_id or by_def or [None])[0]
-        if index is None or cells[index].cell_type != "code":
-            problems[exercise.name] = (
-                f"no cell defines {exercise.name}: the exercise cell may have been deleted, "
-                f"or the function renamed. Copy the cell from a fresh copy of the notebook."
-            )
+def program_from_answer(path: Path, notebook: str, answer: Mapping[str, Any],
+                        exercises: Sequence[str]) -> NotebookProgram:
+    """The worker's reading of a notebook, keeping only well-formed cells within the caps."""
+    error = _text(answer.get("error"), 300)
+    if error:
+        return NotebookProgram(path, notebook, error=error)
+    raw_problems = answer.get("problems")
+    problems = {name: _text(raw_problems.get(name), 500) or "could not be read"
+                for name in exercises
+                if isinstance(raw_problems, dict) and name in raw_problems}
+    cells, total = [], 0
+    raw_cells = answer.get("cells")
+    for raw in raw_cells[:MAX_CODE_CELLS] if isinstance(raw_cells, list) else []:
+        if not isinstance(raw, dict) or not isinstance(raw.get("source"), str):
             continue
-        found[index] = exercise.name
-    return found, problems
+        exercise = raw.get("exercise")
+        source = raw["source"][:MAX_CELL_CHARS]
+        total += len(source)
+        if total > MAX_PROGRAM_CHARS:
+            break
+        cells.append(CodeCell(_text(raw.get("label"), 100) or "a cell", source,
+                              exercise if exercise in exercises else None))
+    return NotebookProgram(path, notebook, tuple(cells), problems)
 
 
-def load_notebook(path: Path) -> NotebookProgram:
-    """Read ``path`` into a :class:`NotebookProgram`; never raises for a bad submission."""
-    try:
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            return NotebookProgram(path, identify_notebook(path, set()), error=(
-                f"is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB; clear its outputs "
-                "(Edit → Clear Outputs of All Cells), save and submit again"))
-        notebook = nbformat.read(path, as_version=4)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is a per-file problem
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        return NotebookProgram(path, identify_notebook(path, set()),
-                               error=f"could not be read as a notebook ({reason})")
-    cells = [c for c in notebook.get("cells", []) if isinstance(c, dict)]
-    grade_ids = {gid for c in cells if (gid := _grade_id(c))}
+def read_trusted_notebook(path: Path) -> NotebookProgram:
+    """Read one of the course's own notebooks in this process (never a submission)."""
+    data = path.read_bytes()
+    grade_ids = {m.decode() for m in GRADE_ID.findall(data)}
     name = identify_notebook(path, grade_ids)
     if name is None:
         return NotebookProgram(path, None, error="is not one of the course's notebooks")
-    exercise_cells, problems = _find_exercise_cells(cells, notebooks()[name])
-    program: list[CodeCell] = []
-    for index, cell in enumerate(cells):
-        if cell.get("cell_type") != "code" or _is_check_cell(cell):
-            continue
-        exercise = exercise_cells.get(index)
-        source = _strip_magics(str(cell.get("source", "")))
-        label = f"cell {index + 1}" + (f" ({exercise})" if exercise else "")
-        if source is None:
-            if exercise:
-                problems[exercise] = f"the {exercise} cell is not Python (it starts with a %% magic)"
-            continue
-        if exercise:
-            try:
-                compile(source, f"<{label}>", "exec")
-            except SyntaxError as error:
-                problems[exercise] = (f"the {exercise} cell has a syntax error on line "
-                                      f"{error.lineno}: {error.msg}")
-                continue
-            program.append(CodeCell(label, _without_demo_imports(source), exercise))
-            continue
-        try:
-            support = _definitions_only(source)
-        except SyntaxError:
-            continue  # a broken scratch cell does not stop the exercises being graded
-        if support.strip():
-            program.append(CodeCell(label, support))
-    return NotebookProgram(path, name, tuple(program), problems)
+    exercises = [e.name for e in notebooks()[name]]
+    return program_from_answer(path, name, read_program(data, exercises, demo_modules()),
+                               exercises)

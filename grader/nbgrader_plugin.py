@@ -25,6 +25,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer
 
+from grader._text import clean
 from grader.discover import Submission
 from grader.grade import GradingPlan, grade_submission
 from grader.load import identify_notebook
@@ -39,19 +40,19 @@ _LOCK = threading.Lock()
 
 
 @cache
-def _sandbox(step_seconds: float, require_isolation: bool) -> Sandbox:
-    return choose_sandbox(Limits(step_seconds=step_seconds), require_isolation)
+def _sandbox(step_seconds: float, allow_unsandboxed: bool) -> Sandbox:
+    return choose_sandbox(Limits(step_seconds=step_seconds), allow_unsandboxed)
 
 
 @cache
-def _plan(seed: int, notebook: str, step_seconds: float, require_isolation: bool) -> GradingPlan:
-    return GradingPlan.create(seed, [notebook], _sandbox(step_seconds, require_isolation))
+def _plan(seed: int, notebook: str, step_seconds: float, allow_unsandboxed: bool) -> GradingPlan:
+    return GradingPlan.create(seed, [notebook], _sandbox(step_seconds, allow_unsandboxed))
 
 
 def _cell_feedback(result: ExerciseResult, seed: int) -> str:
     head = (f"{result.name}: {result.score:g} of {result.max_score:g} points "
             f"(graded in a sandbox; hidden tests drawn with seed {seed})")
-    return "\n".join([head, *verdict_lines(result.verdicts)]) + "\n"
+    return clean("\n".join([head, *verdict_lines(result.verdicts)])) + "\n"
 
 
 class GradeInSandbox(NbGraderPreprocessor):
@@ -62,7 +63,9 @@ class GradeInSandbox(NbGraderPreprocessor):
     step_timeout = Float(Limits().step_seconds,
                          help="Wall-clock seconds for one cell or one call.").tag(config=True)
     time_per_notebook = Float(300.0, help="Wall-clock seconds for a whole notebook.").tag(config=True)
-    require_isolation = Bool(False, help="Fail rather than grade without bubblewrap.").tag(config=True)
+    allow_unsandboxed = Bool(False, help="Where bubblewrap cannot run, grade anyway with "
+                             "resource limits only (student code can then read every file "
+                             "you can).").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         seed = self.seed if self.seed is not None else _PROCESS_SEED
@@ -74,18 +77,15 @@ class GradeInSandbox(NbGraderPreprocessor):
             self.log.warning("%s is not a course notebook; its cells are left ungraded", info)
             return nb, resources
         with _LOCK:
-            plan = _plan(seed, name, self.step_timeout, self.require_isolation)
+            plan = _plan(seed, name, self.step_timeout, self.allow_unsandboxed)
         with tempfile.TemporaryDirectory(prefix="nbgrader-sandbox-") as scratch:
-            folder = Path(scratch) / "submission"
-            workdir = Path(scratch) / "work"
-            folder.mkdir()
-            workdir.mkdir()
-            path = folder / f"{name}.ipynb"
+            path = Path(scratch) / f"{name}.ipynb"
             nbformat.write(nb, path)
-            result = grade_submission(Submission(student, (path,), folder), plan, workdir,
+            result = grade_submission(Submission(student, (path,), Path(scratch)), plan,
                                       self.time_per_notebook)
         if result.failure:
-            self.log.error("grading %s's %s failed:\n%s", student, name, result.failure)
+            self.log.error("grading %s's %s failed:\n%s", clean(student), name,
+                           clean(result.failure))
         scores = {e.name: e for e in result.exercises}
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -98,6 +98,6 @@ class GradeInSandbox(NbGraderPreprocessor):
                 nbformat.v4.new_output("execute_result", data={"text/plain": f"{outcome.score:g}"},
                                        execution_count=None),
             ]
-        self.log.info("%s / %s: %g of %g points (seed %d; %s)", student, name, result.score,
+        self.log.info("%s / %s: %g of %g points (seed %d; %s)", clean(student), name, result.score,
                       result.max_score, seed, plan.sandbox.name)
         return nb, resources

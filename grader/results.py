@@ -35,7 +35,7 @@ class StudentResult:
     student: str
     exercises: tuple[ExerciseResult, ...]
     seed: int
-    """The seed the hidden tests were drawn from: rerun with ``--seed`` to reproduce."""
+    """The run's seed: rerun with ``--seed`` to reproduce."""
     sandbox: str
     """How student code was isolated, in a sentence."""
     execution_time: float
@@ -45,6 +45,9 @@ class StudentResult:
     """Problems with the submission as a whole (unreadable or unrecognised files)."""
     failure: str = ""
     """The traceback when the grader itself failed on this submission; empty otherwise."""
+    case_seed: int | None = None
+    """The seed this submission's hidden cases were drawn from (the run's seed and the
+    submission's bytes): a resubmission meets new cases."""
 
     @property
     def score(self) -> float:

@@ -1,38 +1,78 @@
-"""Run a submission's notebooks in one sandbox session and collect what every call returned.
+"""Run one student's notebooks in a sandbox session and judge every answer as it arrives.
 
-For each notebook the worker executes the program's cells in order, then calls each
-exercise's function on every case of its tests. When the worker dies — a timeout, a crash,
-``os._exit`` — the rest of that exercise is skipped with the same reason, a fresh worker
-replays the notebook's good cells, and grading goes on with the next exercise, so one
-runaway function costs only its own points.
+The worker first reads every notebook (before any student code runs in it), then, notebook
+by notebook, executes the program's cells and calls each exercise's function on every case
+of its tests. Each answer is capped at what its case can legitimately need, judged at once
+and dropped, so the grader's memory does not grow with what a submission sends back. When
+the worker dies — a timeout, a crash, ``os._exit`` — the rest of that exercise is skipped
+with the same reason, a fresh worker replays the notebook's good cells, and grading goes on
+with the next exercise, so one runaway function costs only its own points. Every request,
+replays included, must finish by the student's one deadline.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from grader.load import CodeCell, NotebookProgram
-from grader.sandbox import Sandbox, Session, WorkerFailure
-from stridelab.encoding import EncodingError, decode, encode
-from stridelab.judging import ErrorInfo, GradedTest, Outcome
+import numpy as np
 
-__all__ = ["run_programs"]
+from grader._text import clean
+from grader.load import (CodeCell, NotebookError, NotebookFile, NotebookProgram, demo_modules,
+                         open_notebook, program_from_answer)
+from grader.sandbox import Sandbox, Session, WorkerFailure
+from stridelab.encoding import EncodingError, Raises, decode, encode
+from stridelab.judging import (ErrorInfo, Expectation, GradedTest, Outcome, TestVerdict, Verdict,
+                               judge_safely, score_test)
+
+__all__ = ["SubmissionRun", "answer_limit", "run_submission"]
+
+SMALL_ANSWER = 64 * 2**10
+"""Bytes allowed for an answer that carries no value: a cell's result, an error report."""
+LOAD_ANSWER = 8 * 2**20
+"""Bytes allowed for a notebook's program (the reader keeps at most 2 M characters)."""
+
+
+@dataclass(frozen=True)
+class SubmissionRun:
+    """What running one student's notebooks produced."""
+
+    programs: Mapping[str, NotebookProgram]
+    """Course notebook → what the worker read from it (cells, problems, or an error)."""
+    verdicts: Mapping[str, TestVerdict]
+    """Test name → its verdict, for every test that could be run."""
+
+
+def _legit_bytes(value: Any) -> int:
+    """Bytes of the largest honest answer to a case whose expected result is ``value``."""
+    if isinstance(value, np.ndarray):
+        return value.size * 16  # any numeric dtype up to 16 bytes an element
+    if isinstance(value, (tuple, list)):
+        return sum(_legit_bytes(item) for item in value) + 64 * len(value)
+    return 0 if isinstance(value, Raises) else 512
+
+
+def answer_limit(expected: Any) -> int:
+    """The most bytes the grader accepts from the worker for a case expecting ``expected``:
+    twice the largest honest answer (base64 included), plus room for an error report."""
+    return SMALL_ANSWER + 3 * _legit_bytes(expected)
 
 
 def _untrusted_error(data: Any) -> ErrorInfo:
-    """Rebuild an :class:`ErrorInfo` from worker data, trusting none of its types."""
+    """Rebuild an :class:`ErrorInfo` from worker data, trusting none of its types or text."""
     if not isinstance(data, dict):
         return ErrorInfo("Crash", "sent an unreadable error report", kind="crash")
     bases = data.get("bases") if isinstance(data.get("bases"), list) else []
+    kind = data.get("kind")
     return ErrorInfo(
-        type=str(data.get("type", "Error"))[:80],
-        message=str(data.get("message", ""))[:500],
-        bases=tuple(str(b)[:80] for b in bases[:20]),
-        where=str(data.get("where", ""))[:200],
-        kind=str(data.get("kind", "exception"))[:20],
+        type=clean(data.get("type", "Error"), 80, single_line=True),
+        message=clean(data.get("message", ""), 500),
+        bases=tuple(clean(b, 80, single_line=True) for b in bases[:20]),
+        where=clean(data.get("where", ""), 200, single_line=True),
+        kind=kind if kind in ("exception", "limit", "crash", "not_run") else "exception",
     )
 
 
@@ -40,37 +80,45 @@ def _outcome(answer: dict[str, Any], seconds: float) -> Outcome:
     if answer.get("ok") is True:
         try:
             return Outcome(value=decode(answer.get("value")), seconds=seconds)
-        except (EncodingError, ValueError, TypeError) as error:
+        except (EncodingError, ValueError, TypeError, OverflowError, RecursionError) as error:
+            why = clean(error, 200, single_line=True)
             return Outcome(error=ErrorInfo("Unreadable", f"returned data the grader cannot read "
-                                           f"({error})", kind="crash"), seconds=seconds)
+                                           f"({why})", kind="crash"), seconds=seconds)
     return Outcome(error=_untrusted_error(answer.get("error")), seconds=seconds)
 
 
 class _Worker:
     """A sandbox session that restarts itself, replaying a notebook's cells, after a failure."""
 
-    def __init__(self, sandbox: Sandbox, workdir: Path, deadline: float) -> None:
+    def __init__(self, sandbox: Sandbox, deadline: float) -> None:
         self.sandbox = sandbox
-        self.workdir = workdir
         self.deadline = deadline
         self.session: Session | None = None
         self.good_cells: list[tuple[str, CodeCell]] = []
 
-    def _timeout(self) -> float:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
+    def _step_deadline(self) -> float:
+        now = time.monotonic()
+        if now >= self.deadline:
             raise WorkerFailure(ErrorInfo("TimeLimit", "was not graded: the time allowed for "
                                           "this submission ran out", kind="limit"))
-        return min(self.sandbox.limits.step_seconds, remaining)
+        return min(now + self.sandbox.limits.step_seconds, self.deadline)
 
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        timeout = self._timeout()
+    def start(self, files: Sequence[int]) -> None:
+        """Start the first session, handing it the notebooks' descriptors."""
+        self.session = self.sandbox.open(self._step_deadline(), files)
+
+    def request(self, message: dict[str, Any], max_bytes: int) -> dict[str, Any]:
         if self.session is None:
-            self.session = self.sandbox.open(self.workdir)
-            for namespace, cell in self.good_cells:
-                self.session.request(_exec_message(namespace, cell), timeout)
+            self.session = self.sandbox.open(self._step_deadline())
+            try:
+                for namespace, cell in self.good_cells:
+                    self.session.request(_exec_message(namespace, cell), self._step_deadline(),
+                                         SMALL_ANSWER)
+            except WorkerFailure:
+                self.close()
+                raise
         try:
-            return self.session.request(message, timeout)
+            return self.session.request(message, self._step_deadline(), max_bytes)
         except WorkerFailure:
             self.close()
             raise
@@ -81,7 +129,7 @@ class _Worker:
     def run_cell(self, namespace: str, cell: CodeCell) -> ErrorInfo | None:
         """Execute one cell; remember it for replays when it ran cleanly."""
         try:
-            answer = self.request(_exec_message(namespace, cell))
+            answer = self.request(_exec_message(namespace, cell), SMALL_ANSWER)
         except WorkerFailure as failure:
             return failure.info
         if answer.get("ok") is True:
@@ -107,67 +155,114 @@ def _cell_error_outcome(exercise: str, info: ErrorInfo) -> ErrorInfo:
                      f"{info.type}: {info.message}{where}", kind="crash")
 
 
-def run_programs(
-    programs: Sequence[NotebookProgram],
-    tests: Mapping[str, Sequence[GradedTest]],
-    sandbox: Sandbox,
-    workdir: Path,
-    time_budget: float,
-) -> dict[str, list[Outcome]]:
-    """Call every test's function on its cases; test name → one outcome per case.
-
-    ``tests`` maps an exercise name to its tests. Exercises a program cannot provide (its
-    cell is missing, or the notebook unreadable) are left out: the caller reports them.
-    """
-    worker = _Worker(sandbox, workdir, time.monotonic() + time_budget)
-    outcomes: dict[str, list[Outcome]] = {}
+def _load_all(worker: _Worker, files: Mapping[str, NotebookFile],
+              exercises: Mapping[str, Sequence[str]]) -> dict[str, NotebookProgram]:
+    """Have the worker read every notebook, before any student code runs in it."""
+    programs: dict[str, NotebookProgram] = {}
+    fds: dict[str, int] = {}
     try:
-        for program in programs:
-            if program.error or program.notebook is None:
+        for name, file in files.items():
+            try:
+                fds[name] = open_notebook(file.path)
+            except NotebookError as error:
+                programs[name] = NotebookProgram(file.path, name, error=str(error))
+        try:
+            worker.start(list(fds.values()))
+        except WorkerFailure as failure:
+            for name in fds:
+                programs[name] = NotebookProgram(files[name].path, name, error=(
+                    f"could not be read: the sandbox {failure.info.message}"))
+            return programs
+    finally:
+        for fd in fds.values():
+            os.close(fd)  # the worker has its own copies now
+    for name, fd in fds.items():
+        message = {"op": "load", "fd": fd, "exercises": list(exercises[name]),
+                   "demo_modules": list(demo_modules())}
+        try:
+            answer = worker.request(message, LOAD_ANSWER)
+        except WorkerFailure as failure:
+            programs[name] = NotebookProgram(files[name].path, name, error=(
+                f"could not be read: reading it {failure.info.message}"))
+            continue
+        programs[name] = program_from_answer(files[name].path, name, answer, exercises[name])
+    return programs
+
+
+def run_submission(files: Mapping[str, NotebookFile],
+                   tests: Mapping[str, Sequence[GradedTest]],
+                   exercises: Mapping[str, Sequence[str]],
+                   sandbox: Sandbox, deadline: float) -> SubmissionRun:
+    """Read, run and judge one student's notebooks by ``deadline`` (``time.monotonic``).
+
+    ``files`` maps each course notebook to grade to its file; ``exercises`` maps it to its
+    exercises' names, ``tests`` an exercise to its tests. Exercises a program cannot provide
+    (cell missing, notebook unreadable) get no verdicts: the caller reports them.
+    """
+    worker = _Worker(sandbox, deadline)
+    verdicts: dict[str, TestVerdict] = {}
+    try:
+        programs = _load_all(worker, files, exercises)
+        for name, program in programs.items():
+            if program.error:
                 continue
-            namespace = program.notebook
             worker.start_notebook()
             cell_errors: dict[str, ErrorInfo] = {}
             for cell in program.cells:
-                error = worker.run_cell(namespace, cell)
+                error = worker.run_cell(name, cell)
                 if error is not None and cell.exercise:
                     cell_errors[cell.exercise] = error
             for exercise in dict.fromkeys(c.exercise for c in program.cells if c.exercise):
                 if exercise not in tests or exercise in program.problems:
                     continue
-                _call_exercise(worker, namespace, exercise, tests[exercise],
-                               cell_errors.get(exercise), outcomes)
+                for test, verdict in _call_exercise(worker, name, exercise, tests[exercise],
+                                                    cell_errors.get(exercise)):
+                    verdicts[test] = verdict
     finally:
         worker.close()
-    return outcomes
+    return SubmissionRun(programs, verdicts)
 
 
 def _call_exercise(worker: _Worker, namespace: str, exercise: str,
-                   tests: Sequence[GradedTest], cell_error: ErrorInfo | None,
-                   outcomes: dict[str, list[Outcome]]) -> None:
-    """Call ``exercise`` on every case; after the worker dies, skip its remaining cases."""
+                   tests: Sequence[GradedTest], cell_error: ErrorInfo | None
+                   ) -> list[tuple[str, TestVerdict]]:
+    """Call ``exercise`` on every case, judging each answer as it comes; after the worker
+    dies, its remaining cases are skipped with the reason."""
     stopped: ErrorInfo | None = None
     if cell_error is not None and cell_error.kind != "exception":
         stopped = _cell_error_outcome(exercise, cell_error)
+    results = []
     for test in tests:
-        results = outcomes.setdefault(test.name, [])
+        case_verdicts: list[Verdict] = []
+        seconds = 0.0
         for case in test.cases:
             if stopped is not None:
-                results.append(Outcome(error=stopped))
-                continue
-            message = {"op": "call", "namespace": namespace, "function": exercise,
-                       "args": [encode(a) for a in case.args],
-                       "kwargs": {k: encode(v) for k, v in case.kwargs.items()}}
-            started = time.perf_counter()
-            try:
-                answer = worker.request(message)
-            except WorkerFailure as failure:
-                results.append(Outcome(error=failure.info, seconds=time.perf_counter() - started))
-                stopped = ErrorInfo(failure.info.type, "was skipped: an earlier case "
-                                    + failure.info.message, kind="not_run")
-                continue
-            outcome = _outcome(answer, time.perf_counter() - started)
-            if (cell_error is not None and outcome.error is not None
-                    and outcome.error.type == "NameError" and exercise in outcome.error.message):
-                outcome = Outcome(error=_cell_error_outcome(exercise, cell_error))
-            results.append(outcome)
+                outcome = Outcome(error=stopped)
+            else:
+                outcome, failure = _call(worker, namespace, exercise, case)
+                seconds += outcome.seconds
+                if failure is not None:
+                    stopped = ErrorInfo(failure.type, "was skipped: an earlier case "
+                                        + failure.message, kind="not_run")
+                elif (cell_error is not None and outcome.error is not None
+                        and outcome.error.type == "NameError" and exercise in outcome.error.message):
+                    outcome = Outcome(error=_cell_error_outcome(exercise, cell_error))
+            case_verdicts.append(judge_safely(case, outcome))
+        results.append((test.name, score_test(test, case_verdicts, seconds)))
+    return results
+
+
+def _call(worker: _Worker, namespace: str, exercise: str,
+          case: Expectation) -> tuple[Outcome, ErrorInfo | None]:
+    """One call of the learner's function: its outcome, and the failure if the worker died."""
+    limit = answer_limit(case.expected)
+    message = {"op": "call", "namespace": namespace, "function": exercise,
+               "args": [encode(a) for a in case.args],
+               "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
+               "max_bytes": (limit - SMALL_ANSWER) // 2}
+    started = time.perf_counter()
+    try:
+        answer = worker.request(message, limit)
+    except WorkerFailure as failure:
+        return Outcome(error=failure.info, seconds=time.perf_counter() - started), failure.info
+    return _outcome(answer, time.perf_counter() - started), None

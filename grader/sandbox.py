@@ -1,21 +1,25 @@
 """The trust boundary: student code runs in a worker process that the grader talks to.
 
-One interface, :class:`Sandbox`, opens a :class:`Session` on a private working directory;
-``session.request(message)`` sends one JSON request to the worker (:mod:`grader._worker`)
-and returns its JSON answer, or raises :class:`WorkerFailure` when the worker hit a limit,
+One interface, :class:`Sandbox`, opens a :class:`Session`: ``session.request(message,
+deadline, max_bytes)`` sends one JSON request to the worker (:mod:`grader._worker`) and
+returns its JSON answer, or raises :class:`WorkerFailure` when the worker hit a limit,
 crashed, or was ended by student code. Three implementations:
 
-- :class:`BubblewrapSandbox` (Linux with ``bwrap``): a read-only view of the system with
-  only what Python needs, the repository, home directories and every other student's files
-  absent, a private ``/tmp``, no network, its own PID namespace, no capabilities;
-- :class:`ProcessSandbox`: the same worker with the same limits in a plain subprocess, for
-  machines without bubblewrap — it can read what the grader can read, and says so;
+- :class:`BubblewrapSandbox` (Linux with ``bwrap``): the worker is the only process of its
+  own PID namespace, sees a read-only system with only Python, numpy and a few
+  ``stridelab`` modules (no repository, home directories, grader or other students), a
+  small private ``/tmp`` and no network;
+- :class:`ProcessSandbox`: the same worker and filter in a plain subprocess, for machines
+  without bubblewrap — it can read what the grader can read, so it is used only when the
+  instructor asks for it (``--allow-unsandboxed``), and says so in every result;
 - :class:`InProcessSandbox`: no isolation at all; a fake for fast unit tests.
 
-In the first two the worker lowers its own resource limits (CPU time, address space,
-file size, processes) and installs a seccomp filter (no new processes, no sockets)
-before any student code runs. Only JSON crosses the boundary; arrays inside it are
-``.npy`` bytes read with ``allow_pickle=False``.
+In the first two the worker lowers its own resource limits (CPU time, address space, open
+files, no core dumps) and installs an allow-list seccomp filter (:mod:`grader._seccomp`:
+read-only files, no processes, threads, sockets, tracing or signals to others) before any
+student code runs, and reports that it did; the grader refuses a worker whose filter is
+off. No host path the worker can write exists: output goes to ``/dev/null``, answers
+through pipes, notebooks arrive as read-only descriptors opened by the grader.
 """
 
 from __future__ import annotations
@@ -23,26 +27,28 @@ from __future__ import annotations
 import abc
 import json
 import os
-import secrets
-import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import stridelab
+from grader._session import ProcessSession, WorkerFailure, failure
 from grader._worker import Worker
-from stridelab.judging import ErrorInfo
+from grader.errors import GraderError, SandboxUnavailable
 
 __all__ = [
     "BubblewrapSandbox",
     "InProcessSandbox",
+    "IsolationFailure",
     "Limits",
     "ProcessSandbox",
     "Sandbox",
@@ -51,56 +57,51 @@ __all__ = [
     "choose_sandbox",
 ]
 
-WORKER_FILES = ("_worker.py", "_seccomp.py")
+WORKER_FILES = ("_worker.py", "_seccomp.py", "_reader.py")
 HELPERS_IN_SANDBOX = frozenset({"stridelab", "stridelab.check", "stridelab.encoding",
                                 "stridelab.judging", "stridelab.layers", "stridelab.progress",
                                 "stridelab.public"})
 """The helper-package modules graded code can import: data types and checks. The figure and
 widget modules hold working convolutions for their demos, so they stay outside the sandbox."""
-MAX_RESPONSE_BYTES = 256 * 2**20
-SANDBOX_HOME = "/submission"
+SANDBOX_TMP_BYTES = 2**20
+"""Size of the sandbox's private ``/tmp`` (nothing can be created in it; a bound anyway)."""
+FILE_BYTES = 2**20
+"""RLIMIT_FSIZE: the worker can open no file for writing; a bound anyway."""
+SECCOMP_ON = "on"
 
 
 @dataclass(frozen=True)
 class Limits:
     """Resource limits for one worker process."""
 
-    cpu_seconds: int = 120
-    """CPU time for the whole worker (all its notebooks); SIGXCPU, then SIGKILL."""
+    cpu_seconds: int = 60
+    """CPU time for one worker; SIGKILL when it is used up."""
     memory_bytes: int = 3 * 2**30
     """Address space; allocations beyond it fail with MemoryError."""
-    output_bytes: int = 2**20
-    """Largest file the worker may write, its captured prints included."""
-    processes: int = 64
-    """RLIMIT_NPROC when the grader is not root (seccomp already forbids new processes)."""
     step_seconds: float = 10.0
     """Wall-clock time for one cell or one call before the worker is killed."""
+    open_files: int = 64
+    """Descriptors the worker may hold at once (pipes, notebooks, module files)."""
 
     def as_worker_argument(self) -> str:
-        limits = {"cpu": self.cpu_seconds, "memory": self.memory_bytes, "file": self.output_bytes}
-        if hasattr(os, "geteuid") and os.geteuid() != 0:
-            limits["processes"] = self.processes
-        return json.dumps(limits)
+        return json.dumps({"cpu": self.cpu_seconds, "memory": self.memory_bytes,
+                           "file": FILE_BYTES, "files": self.open_files})
 
 
-class WorkerFailure(Exception):
-    """The worker stopped answering; ``info`` says why in words a student understands."""
-
-    def __init__(self, info: ErrorInfo) -> None:
-        super().__init__(info.message)
-        self.info = info
-
-
-def _failure(kind: str, message: str) -> WorkerFailure:
-    return WorkerFailure(ErrorInfo("TimeLimit" if kind == "limit" else "Crash", message, kind=kind))
+class IsolationFailure(GraderError):
+    """A worker started without its seccomp filter: nothing of the student's was run."""
 
 
 class Session(abc.ABC):
     """A running worker for one submission."""
 
+    seccomp: str = "off"
+    """The worker's report on its system-call filter, made before any student code ran."""
+
     @abc.abstractmethod
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and return the answer, or raise :class:`WorkerFailure`."""
+    def request(self, message: dict[str, Any], deadline: float, max_bytes: int) -> dict[str, Any]:
+        """Send one request; its answer by ``deadline`` (``time.monotonic``) and within
+        ``max_bytes``, or :class:`WorkerFailure`."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -118,6 +119,7 @@ class Sandbox(abc.ABC):
 
     name: str = ""
     isolated: bool = False
+    """True when student code can neither read the grader's secrets nor touch the machine."""
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
@@ -128,8 +130,11 @@ class Sandbox(abc.ABC):
         """One sentence on what the worker can and cannot do, for results files."""
 
     @abc.abstractmethod
-    def open(self, workdir: Path) -> Session:
-        """Start a worker whose private working directory is ``workdir``."""
+    def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
+        """Start a worker that inherits the descriptors ``files``, ready by ``deadline``."""
+
+    def cancel(self) -> None:
+        """Kill every running worker now, from any thread; no worker starts afterwards."""
 
 
 class InProcessSandbox(Sandbox):
@@ -141,188 +146,130 @@ class InProcessSandbox(Sandbox):
     def description(self) -> str:
         return "in-process (no isolation: for the grader's own tests only)"
 
-    def open(self, workdir: Path) -> Session:
-        return _InProcessSession()
+    def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
+        return _InProcessSession(files)
 
 
 class _InProcessSession(Session):
-    def __init__(self) -> None:
-        self.worker = Worker()
+    seccomp = "off: in-process fake"
 
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def __init__(self, files: Sequence[int]) -> None:
+        self.worker = Worker()
+        self.files = {fd: os.dup(fd) for fd in files}
+        """The caller closes its descriptors once the worker "inherited" them: keep copies."""
+
+    def request(self, message: dict[str, Any], deadline: float, max_bytes: int) -> dict[str, Any]:
+        if message.get("op") == "load":
+            message = {**message, "fd": self.files.pop(message["fd"], -1)}
         # Round-trip through JSON as the real boundary does, so encoding bugs show here too.
-        answer = json.loads(json.dumps(self.worker.handle(json.loads(json.dumps(message)))))
+        data = json.dumps(self.worker.handle(json.loads(json.dumps(message))))
+        if len(data) > max_bytes:
+            raise failure("limit", f"returned more data than the grader accepts for this case "
+                          f"({max_bytes:,} bytes)")
+        answer = json.loads(data)
         answer.pop("id", None)
         return answer
 
     def close(self) -> None:
-        pass
+        for fd in self.files.values():
+            os.close(fd)
+        self.files = {}
 
 
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
+class _WorkerSession(Session):
+    """A :class:`ProcessSession` behind the :class:`Session` interface."""
 
+    def __init__(self, process: ProcessSession, forget: Callable[[ProcessSession], None]) -> None:
+        self.process = process
+        self.seccomp = process.seccomp
+        self._forget = forget
 
-class _ProcessSession(Session):
-    """A worker subprocess speaking JSON lines over two private pipes."""
-
-    def __init__(self, command: list[str], workdir: Path, env: dict[str, str],
-                 limits: Limits, exit_code_is_signal: bool) -> None:
-        self.limits = limits
-        self.exit_code_is_signal = exit_code_is_signal
-        self.output_path = workdir / ".output.txt"
-        worker_reads, self.to_worker = os.pipe()
-        self.from_worker, worker_writes = os.pipe()
-        fds = {"{requests}": str(worker_reads), "{responses}": str(worker_writes)}
-        command = [fds.get(part, part) for part in command]
-        with open(self.output_path, "wb") as output:
-            self.process = subprocess.Popen(
-                command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                stderr=subprocess.STDOUT, pass_fds=(worker_reads, worker_writes),
-                start_new_session=True,
-            )
-        os.close(worker_reads)
-        os.close(worker_writes)
-        os.set_blocking(self.to_worker, False)
-        self.buffer = b""
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.from_worker, selectors.EVENT_READ)
-        self.timed_out = False
-        self.hello = self._read_line(time.monotonic() + max(30.0, limits.step_seconds))
-        """The worker's greeting: says whether its seccomp filter is on."""
-
-    def _reason(self) -> WorkerFailure:
-        """Why the worker is gone, from how it ended."""
-        self.close()
-        if self.timed_out:
-            return _failure("limit", f"did not finish within {self.limits.step_seconds:g} s "
-                            "of wall-clock time (an infinite loop, or much too slow?)")
-        code = self.process.returncode
-        if self.exit_code_is_signal and code is not None and code > 128:
-            code = -(code - 128)  # bubblewrap reports a killed child as 128 + signal
-        if code is not None and code < 0:
-            sig = -code
-            if sig == getattr(signal, "SIGXCPU", None):
-                return _failure("limit", f"used up its {self.limits.cpu_seconds} s of CPU time")
-            if sig == getattr(signal, "SIGXFSZ", None):
-                return _failure("limit", "printed or wrote more than "
-                                f"{self.limits.output_bytes // 2**10} KB of output")
-            if sig == signal.SIGKILL:
-                return _failure("limit", "was killed: it used up its "
-                                f"{self.limits.cpu_seconds} s of CPU time or ran out of memory")
-            return _failure("crash", f"crashed the Python process ({_signal_name(sig)})")
-        return _failure("crash", f"ended the grading process (exit code {code}): does the code "
-                        "call os._exit(), or close the grader's pipes?")
-
-    def _read_line(self, deadline: float) -> dict[str, Any]:
-        while b"\n" not in self.buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self.selector.select(remaining):
-                self.timed_out = True
-                raise self._reason()
-            chunk = os.read(self.from_worker, 1 << 20)
-            if not chunk:
-                self.process.wait()
-                raise self._reason()
-            self.buffer += chunk
-            if len(self.buffer) > MAX_RESPONSE_BYTES:
-                self.close()
-                raise _failure("limit", "returned more data than the grader accepts "
-                               f"({MAX_RESPONSE_BYTES // 2**20} MB)")
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        try:
-            answer = json.loads(line)
-        except ValueError:
-            self.close()
-            raise _failure("crash", "interfered with the grader's connection to the worker "
-                           "(it wrote something that is not the worker's answer)") from None
-        if not isinstance(answer, dict):
-            self.close()
-            raise _failure("crash", "interfered with the grader's connection to the worker")
-        return answer
-
-    def _write(self, data: bytes, deadline: float) -> None:
-        view = memoryview(data)
-        with selectors.DefaultSelector() as writable:
-            writable.register(self.to_worker, selectors.EVENT_WRITE)
-            while view:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not writable.select(remaining):
-                    self.timed_out = True
-                    raise self._reason()
-                try:
-                    view = view[os.write(self.to_worker, view):]
-                except BrokenPipeError:
-                    self.process.wait()
-                    raise self._reason() from None
-
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-        if self.process.poll() is not None:
-            raise self._reason()
-        deadline = time.monotonic() + timeout
-        nonce = secrets.token_hex(8)
-        self._write(json.dumps({**message, "id": nonce}).encode() + b"\n", deadline)
-        answer = self._read_line(deadline)
-        if answer.pop("id", None) != nonce:
-            self.close()
-            raise _failure("crash", "interfered with the grader's connection to the worker "
-                           "(an answer arrived that the grader did not ask for)")
-        return answer
+    def request(self, message: dict[str, Any], deadline: float, max_bytes: int) -> dict[str, Any]:
+        return self.process.request(message, deadline, max_bytes)
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
-            self.process.wait()
-        for fd in (self.to_worker, self.from_worker):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.to_worker = self.from_worker = -1
-        self.selector.close()
+        self.process.close()
+        self._forget(self.process)
+
+
+def _protect_this_process() -> None:
+    """Make the grading process non-dumpable: a worker of the same user, capabilities
+    dropped, cannot then read its memory (hidden cases, the seed) through ``/proc``."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+
+
+def _matplotlib_cache() -> Path | None:
+    """A folder holding matplotlib's font list, built once per matplotlib version.
+
+    Workers cannot write (their filter forbids it), so they get this list read-only instead
+    of rebuilding it, which would cost every worker a second. ``None`` if it cannot be built.
+    """
+    try:
+        version = metadata.version("matplotlib")
+    except metadata.PackageNotFoundError:
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "strided-convolutions-grader" / f"matplotlib-{version}"
+    if any(folder.glob("fontlist-*.json")):
+        return folder
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
+                       env={**os.environ, "MPLCONFIGDIR": str(building), "MPLBACKEND": "Agg"},
+                       capture_output=True, timeout=300, check=False)
+        for stray in building.iterdir():
+            if not stray.name.startswith("fontlist-"):
+                shutil.rmtree(stray, ignore_errors=True) if stray.is_dir() else stray.unlink()
+        try:
+            building.rename(folder)
+        except OSError:  # another run built it first
+            shutil.rmtree(building, ignore_errors=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return folder if any(folder.glob("fontlist-*.json")) else None
 
 
 class ProcessSandbox(Sandbox):
-    """The worker in a plain subprocess with resource limits and seccomp, no file isolation."""
+    """The worker in a plain subprocess with its limits and filter; it can read your files."""
 
-    name = "rlimits"
+    name = "unsandboxed"
 
     def __init__(self, limits: Limits | None = None, reason: str = "") -> None:
         super().__init__(limits)
         self.reason = reason
+        _protect_this_process()
+        self._empty = tempfile.TemporaryDirectory(prefix="grader-worker-")
+        """An empty folder the worker starts in; removed when the sandbox is."""
+        self._running: set[ProcessSession] = set()
+        self._lock = threading.Lock()
+        self._cancelled = False
 
     @property
     def description(self) -> str:
         why = f" ({self.reason})" if self.reason else ""
         return (
-            f"resource limits only{why}: student code ran with CPU, memory and output limits "
-            "and without new processes or network (Linux), but it could read any file the "
-            "grader can read, solutions included. Install bubblewrap (apt install "
-            "bubblewrap) to isolate submissions."
+            f"NOT SANDBOXED{why}: student code ran as a plain process with CPU, memory and "
+            "time limits and (on Linux) a filter forbidding writes, processes and sockets, but "
+            "it could read any file the grader can read — solutions, hidden tests and other "
+            "students' work included. Install bubblewrap (apt install bubblewrap) to isolate "
+            "submissions."
         )
 
     @cached_property
-    def _matplotlib_cache(self) -> Path:
-        """A font cache built once, copied into each worker so matplotlib starts fast."""
-        directory = Path(tempfile.mkdtemp(prefix="grader-mplcache-"))
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
-                       env={**os.environ, "MPLCONFIGDIR": str(directory), "MPLBACKEND": "Agg"},
-                       capture_output=True, timeout=120, check=False)
-        return directory
+    def _mpl_cache(self) -> Path | None:
+        return _matplotlib_cache()
 
-    def _environment(self, home: str) -> dict[str, str]:
+    def _environment(self, home: str, mpl_config: str) -> dict[str, str]:
         return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": home,
             "LANG": "C.UTF-8",
             "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": f"{home}/.matplotlib",
+            "MPLCONFIGDIR": mpl_config,
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
@@ -332,19 +279,46 @@ class ProcessSandbox(Sandbox):
             "PYTHONUNBUFFERED": "1",
         }
 
-    def _prepare(self, workdir: Path) -> None:
-        shutil.copytree(self._matplotlib_cache, workdir / ".matplotlib", dirs_exist_ok=True)
-
     def _worker_command(self, worker_dir: str) -> list[str]:
-        return [sys.executable, f"{worker_dir}/_worker.py", "{requests}", "{responses}",
+        return [sys.executable, "-I", "-B", f"{worker_dir}/_worker.py", "{requests}", "{responses}",
                 self.limits.as_worker_argument(), "--seccomp"]
 
-    def open(self, workdir: Path) -> Session:
-        self._prepare(workdir)
+    def _start(self, command: list[str], env: dict[str, str], deadline: float,
+               files: Sequence[int], exit_code_is_signal: bool) -> Session:
+        with self._lock:
+            if self._cancelled:
+                raise failure("crash", "was not run: grading was interrupted")
+            process = ProcessSession(command, env, self._empty.name, self.limits.step_seconds,
+                                     self.limits.cpu_seconds, exit_code_is_signal, files)
+            self._running.add(process)
+        try:
+            process.greet(deadline)
+            if not process.seccomp.startswith(SECCOMP_ON) and sys.platform.startswith("linux"):
+                raise IsolationFailure(f"the worker's system-call filter is not on "
+                                       f"({process.seccomp}); nothing was run")
+        except BaseException:
+            process.close()
+            self._forget(process)
+            raise
+        return _WorkerSession(process, self._forget)
+
+    def _forget(self, process: ProcessSession) -> None:
+        with self._lock:
+            self._running.discard(process)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            running = list(self._running)
+        for process in running:
+            process.kill()
+
+    def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
+        home = self._empty.name
+        mpl = str(self._mpl_cache or home)
         worker_dir = str(Path(__file__).resolve().parent)
-        return _ProcessSession(self._worker_command(worker_dir), workdir,
-                               self._environment(str(workdir)), self.limits,
-                               exit_code_is_signal=False)
+        return self._start(self._worker_command(worker_dir), self._environment(home, mpl),
+                           deadline, files, exit_code_is_signal=False)
 
 
 class BubblewrapSandbox(ProcessSandbox):
@@ -352,6 +326,9 @@ class BubblewrapSandbox(ProcessSandbox):
 
     name = "bubblewrap"
     isolated = True
+    WORKER_DIR = "/opt/grader-worker"
+    HOME = "/tmp"
+    MPL_DIR = "/tmp/matplotlib"
 
     def __init__(self, limits: Limits | None = None, bwrap: str = "bwrap") -> None:
         super().__init__(limits)
@@ -360,9 +337,9 @@ class BubblewrapSandbox(ProcessSandbox):
     @property
     def description(self) -> str:
         return (
-            "bubblewrap: student code ran with a read-only view of the system holding only "
-            "Python and the course's helper package, a private temporary directory, no "
-            "network, no new processes, its own process namespace and CPU, memory and output "
+            "bubblewrap: student code ran as the only process of its own namespace, with a "
+            "read-only view of Python and the course's helper package, no network, a filter "
+            "forbidding writes, processes, threads and sockets, and CPU, memory and time "
             "limits; it could not see solutions, hidden tests or other students' files."
         )
 
@@ -395,7 +372,8 @@ class BubblewrapSandbox(ProcessSandbox):
                      "group", "nsswitch.conf", "alternatives", "fonts", "mime.types"):
             if os.path.lexists(f"/etc/{item}"):
                 args += ["--ro-bind-try", f"/etc/{item}", f"/etc/{item}"]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", str(SANDBOX_TMP_BYTES), "--tmpfs", "/tmp"]
         python_paths = self._python_paths()
         for path in python_paths:
             args += ["--ro-bind", path, path]
@@ -405,37 +383,40 @@ class BubblewrapSandbox(ProcessSandbox):
         if any(grader_dir.startswith(path + os.sep) for path in python_paths):
             args += ["--tmpfs", grader_dir]
         for name in WORKER_FILES:
-            args += ["--ro-bind", f"{grader_dir}/{name}", f"/opt/grader-worker/{name}"]
+            args += ["--ro-bind", f"{grader_dir}/{name}", f"{self.WORKER_DIR}/{name}"]
+        args += ["--dir", self.MPL_DIR]
+        for font_list in sorted(self._mpl_cache.glob("fontlist-*.json")) if self._mpl_cache else ():
+            args += ["--ro-bind", str(font_list), f"{self.MPL_DIR}/{font_list.name}"]
         return args + self._helper_mounts()
 
-    def _command(self, workdir: Path) -> list[str]:
-        env = self._environment(SANDBOX_HOME)
-        args = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
+    def _command(self) -> list[str]:
+        # --as-pid-1: the worker is the namespace's only process; no unfiltered init to trace.
+        args = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
                 "--cap-drop", "ALL", "--clearenv"]
-        for key, value in env.items():
+        for key, value in self._environment(self.HOME, self.MPL_DIR).items():
             args += ["--setenv", key, value]
         args += self._mounts()
-        args += ["--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
-        return args + ["--", *self._worker_command("/opt/grader-worker")]
+        args += ["--chdir", self.HOME]
+        return args + ["--", *self._worker_command(self.WORKER_DIR)]
 
-    def open(self, workdir: Path) -> Session:
-        self._prepare(workdir)
-        return _ProcessSession(self._command(workdir), workdir, {"PATH": os.environ.get(
-            "PATH", "/usr/bin:/bin")}, self.limits, exit_code_is_signal=True)
+    def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        return self._start(self._command(), env, deadline, files, exit_code_is_signal=True)
 
     def works(self) -> str:
-        """An empty string when a worker starts here; otherwise what went wrong."""
-        with tempfile.TemporaryDirectory(prefix="grader-probe-") as probe:
-            try:
-                with self.open(Path(probe)) as session:
-                    session.request({"op": "hello"}, timeout=30)
-            except (WorkerFailure, OSError) as error:
-                return str(error)
+        """An empty string when a filtered worker starts here; otherwise what went wrong."""
+        deadline = time.monotonic() + 60
+        try:
+            with self.open(deadline) as session:
+                session.request({"op": "hello"}, deadline, 4096)
+        except (WorkerFailure, IsolationFailure, OSError) as error:
+            return str(error)
         return ""
 
 
-def choose_sandbox(limits: Limits | None = None, require_isolation: bool = False) -> Sandbox:
-    """Bubblewrap when it works here; otherwise the plain-process sandbox, saying why."""
+def choose_sandbox(limits: Limits | None = None, allow_unsandboxed: bool = False) -> Sandbox:
+    """Bubblewrap when it works here; otherwise :class:`SandboxUnavailable`, unless the
+    caller explicitly allows the unsandboxed worker."""
     bwrap = shutil.which("bwrap")
     if bwrap:
         sandbox = BubblewrapSandbox(limits, bwrap)
@@ -447,9 +428,9 @@ def choose_sandbox(limits: Limits | None = None, require_isolation: bool = False
         reason = "bubblewrap (bwrap) is not installed"
     else:
         reason = f"bubblewrap is Linux-only and this is {sys.platform}"
-    if require_isolation:
-        from grader.errors import SandboxUnavailable
-
-        raise SandboxUnavailable(reason)
+    if not allow_unsandboxed:
+        raise SandboxUnavailable(
+            f"student code cannot be sandboxed here: {reason}. Install bubblewrap (apt install "
+            "bubblewrap), or pass --allow-unsandboxed to run it with resource limits only, "
+            "able to read every file you can", reason)
     return ProcessSandbox(limits, reason)
-

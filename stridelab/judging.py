@@ -38,7 +38,9 @@ __all__ = [
     "Verdict",
     "compare",
     "judge",
+    "judge_safely",
     "judge_test",
+    "score_test",
     "verdict_lines",
 ]
 
@@ -210,9 +212,14 @@ def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
     if isinstance(value, Unsupported):
-        return f"a {value.type_name}"
+        return _article(value.type_name)
     text = repr(value)
-    return text if len(text) <= 60 else f"a {type(value).__name__} ({text[:40]}…)"
+    return text if len(text) <= 60 else f"{_article(type(value).__name__)} ({text[:40]}…)"
+
+
+def _article(noun: str) -> str:
+    """``"an int"``, ``"a str"``."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _number(value: Any) -> str:
@@ -363,19 +370,34 @@ def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
     return Verdict(False, f"{call} → {problem}", _mistake_hint(expectation, outcome.value))
 
 
-def judge_test(test: GradedTest, outcomes: Sequence[Outcome]) -> TestVerdict:
-    """Judge every case of ``test``; it scores its points only when all of them pass.
+def judge_safely(expectation: Expectation, outcome: Outcome) -> Verdict:
+    """:func:`judge`, for values from untrusted code: any value at all gets a verdict.
 
-    A speed test also needs the learner's total time (``Outcome.seconds``, measured by the
-    caller) to beat the baseline's by ``min_speedup``.
+    A value the comparison cannot handle (an int with 400 digits where a float is due,
+    say) fails the case with a message instead of stopping the grader.
     """
-    failures = []
-    for expectation, outcome in zip(test.cases, outcomes, strict=True):
-        verdict = judge(expectation, outcome)
-        if not verdict.passed:
-            failures.append((expectation, verdict))
+    try:
+        return judge(expectation, outcome)
+    except Exception as error:  # noqa: BLE001 - untrusted values must never stop judging
+        return Verdict(False, f"{expectation.call} → returned {_short_safely(outcome.value)}, "
+                       f"which cannot be compared with the expected result "
+                       f"({type(error).__name__})")
+
+
+def _short_safely(value: Any) -> str:
+    try:
+        return _short(value)
+    except Exception:  # noqa: BLE001 - a value whose repr fails
+        return f"a value of type {type(value).__name__}"
+
+
+def score_test(test: GradedTest, verdicts: Sequence[Verdict], seconds: float = 0.0) -> TestVerdict:
+    """The verdict of ``test`` from its cases' verdicts, in order; ``seconds`` is the
+    learner's total time on them, for speed tests."""
+    failures = [(expectation, verdict) for expectation, verdict in zip(test.cases, verdicts,
+                                                                      strict=True)
+                if not verdict.passed]
     if not failures and test.speed is not None and test.cases:
-        seconds = sum(outcome.seconds for outcome in outcomes)
         speedup = test.speed.baseline_seconds / max(seconds, 1e-9)
         if speedup < test.speed.min_speedup:
             message = (f"{test.cases[0].call} and {len(test.cases) - 1} more: correct, but your "
@@ -384,6 +406,16 @@ def judge_test(test: GradedTest, outcomes: Sequence[Outcome]) -> TestVerdict:
                        f"needs {test.speed.min_speedup:g}×")
             failures.append((test.cases[0], Verdict(False, message, test.speed.hint)))
     return TestVerdict(test, 0.0 if failures else float(test.points), tuple(failures))
+
+
+def judge_test(test: GradedTest, outcomes: Sequence[Outcome]) -> TestVerdict:
+    """Judge every case of ``test``; it scores its points only when all of them pass.
+
+    A speed test also needs the learner's total time (``Outcome.seconds``, measured by the
+    caller) to beat the baseline's by ``min_speedup``.
+    """
+    verdicts = [judge_safely(e, o) for e, o in zip(test.cases, outcomes, strict=True)]
+    return score_test(test, verdicts, sum(outcome.seconds for outcome in outcomes))
 
 
 _LIBRARY_DIRS = tuple(

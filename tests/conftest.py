@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tools/ is not an installed package
 
-from grader.sandbox import BubblewrapSandbox, InProcessSandbox, Limits, Sandbox, choose_sandbox  # noqa: E402
+from grader.sandbox import BubblewrapSandbox, InProcessSandbox, Limits, Sandbox  # noqa: E402
 from tests.submissions import write_submission  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -49,11 +49,6 @@ def bubblewrap() -> BubblewrapSandbox:
     problem = sandbox.works()
     require(not problem, f"bubblewrap cannot start a sandbox here: {problem}")
     return sandbox
-
-
-@pytest.fixture(scope="session")
-def best_sandbox() -> Sandbox:
-    return choose_sandbox(Limits(step_seconds=5, cpu_seconds=20))
 
 
 @pytest.fixture

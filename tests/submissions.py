@@ -43,9 +43,9 @@ def solution_functions(notebook: str) -> dict:
     tests of the solutions exercise what students are compared against.
     """
     from grader._worker import Worker
-    from grader.load import load_notebook
+    from grader.load import read_trusted_notebook
 
-    program = load_notebook(ROOT / "solutions" / f"{notebook}.ipynb")
+    program = read_trusted_notebook(ROOT / "solutions" / f"{notebook}.ipynb")
     assert not program.error and not program.problems, (program.error, program.problems)
     worker = Worker()
     for cell in program.cells:

@@ -19,8 +19,9 @@ def touch(path: Path) -> Path:
     return path
 
 
-def students(paths, tmp_path):
-    return {s.student: [p.name for p in s.notebooks] for s in find_submissions(paths, tmp_path / "ws")}
+def students(paths, tmp_path, **options):
+    found = find_submissions(paths, tmp_path / "ws", **options).submissions
+    return {s.student: [p.name for p in s.notebooks] for s in found}
 
 
 def test_single_notebook_is_its_folders_submission(tmp_path):
@@ -67,7 +68,7 @@ def test_zip_cannot_escape_its_folder(tmp_path):
         bundle.writestr(f"mallory/{NB01}.ipynb", "{}")
     found = students([archive], tmp_path)
     assert not (tmp_path / "escaped.ipynb").exists() and not (tmp_path.parent / "escaped.ipynb").exists()
-    assert "mallory" in found
+    assert found == {"evil": [f"{NB01}.ipynb"]}
 
 
 def test_duplicate_names_get_distinct_ids(tmp_path):
@@ -89,5 +90,82 @@ def test_one_named_student_collects_every_notebook(tmp_path):
     touch(tmp_path / "upload" / "week1" / f"{NB01}.ipynb")
     touch(tmp_path / "upload" / "extra" / "scratch.ipynb")
     found = find_submissions([tmp_path / "upload"], tmp_path / "ws", student="submission")
-    assert [(s.student, sorted(p.name for p in s.notebooks)) for s in found] == [
+    assert [(s.student, sorted(p.name for p in s.notebooks)) for s in found.submissions] == [
         ("submission", [f"{NB01}.ipynb", "scratch.ipynb"])]
+
+
+def test_a_loose_notebook_beside_student_folders_is_its_own_student(tmp_path):
+    """Every row used to be lost: the whole class became one student."""
+    touch(tmp_path / "class" / "alice" / f"{NB01}.ipynb")
+    touch(tmp_path / "class" / "bob" / f"{NB01}.ipynb")
+    touch(tmp_path / "class" / "carol.ipynb")
+    assert students([tmp_path / "class"], tmp_path) == {
+        "alice": [f"{NB01}.ipynb"], "bob": [f"{NB01}.ipynb"], "carol": ["carol.ipynb"]}
+
+
+def test_identity_never_comes_from_inside_a_students_zip(tmp_path):
+    """mallory.zip holding zoe/ is mallory's: the real zoe keeps her name."""
+    touch(tmp_path / "class" / "zoe" / f"{NB01}.ipynb")
+    with zipfile.ZipFile(tmp_path / "class" / "mallory.zip", "w") as bundle:
+        bundle.writestr(f"zoe/{NB01}.ipynb", "{}")
+    assert students([tmp_path / "class"], tmp_path) == {
+        "mallory": [f"{NB01}.ipynb"], "zoe": [f"{NB01}.ipynb"]}
+
+
+def test_links_in_submissions_are_not_followed(tmp_path, root):
+    (tmp_path / "class" / "mallory").mkdir(parents=True)
+    (tmp_path / "class" / "mallory" / f"{NB01}.ipynb").symlink_to(
+        root / "solutions" / f"{NB01}.ipynb")
+    (tmp_path / "class" / "mallory" / "exercises").symlink_to(root / "grader" / "exercises")
+    (tmp_path / "class" / "eve").symlink_to(root / "solutions")
+    touch(tmp_path / "class" / "alice" / f"{NB01}.ipynb")
+    found = find_submissions([tmp_path / "class"], tmp_path / "ws")
+    by_name = {s.student: s for s in found.submissions}
+    assert set(by_name) == {"alice", "mallory"}
+    assert by_name["mallory"].notebooks == ()
+    assert any("symbolic link" in why for why in by_name["mallory"].skipped)
+    assert any("eve is a symbolic link" in note for note in found.notes)
+
+
+def test_student_ids_are_safe_and_never_the_graders_files(tmp_path):
+    for name in ("gradebook.csv", "grading-run.json", "\x1b[31mred", ".hidden-not", "Alice", "alice"):
+        touch(tmp_path / "class" / name / f"{NB01}.ipynb")
+    found = students([tmp_path / "class"], tmp_path)
+    assert "gradebook.csv" not in found and "grading-run.json" not in found
+    assert {"gradebook.csv-student", "grading-run.json-student", "[31mred"} <= set(found)
+    assert {"Alice", "alice-2"} <= set(found)  # distinct on case-insensitive disks too
+    assert not any("\x1b" in name for name in found)
+
+
+def test_canvas_downloads_are_grouped_by_student(tmp_path):
+    folder = tmp_path / "canvas"
+    touch(folder / f"lovelaceada_12345_67890_{NB01}.ipynb")
+    touch(folder / "lovelaceada_12345_67891_02_stride.ipynb")
+    touch(folder / f"hopper_LATE_23456_78901_{NB01}-1.ipynb")
+    found = students([folder], tmp_path)
+    assert found == {"lovelaceada": [f"lovelaceada_12345_67890_{NB01}.ipynb",
+                                     "lovelaceada_12345_67891_02_stride.ipynb"],
+                     "hopper": [f"hopper_LATE_23456_78901_{NB01}-1.ipynb"]}
+
+
+def test_a_students_zip_in_the_class_folder_is_graded(tmp_path):
+    touch(tmp_path / "class" / "alice" / f"{NB01}.ipynb")
+    with zipfile.ZipFile(tmp_path / "class" / "bob.zip", "w") as bundle:
+        bundle.writestr(f"work/{NB01}.ipynb", "{}")
+        bundle.writestr("work/huge.bin", "x")
+    assert students([tmp_path / "class"], tmp_path) == {
+        "alice": [f"{NB01}.ipynb"], "bob": [f"{NB01}.ipynb"]}
+
+
+def test_the_output_folder_inside_the_class_is_not_a_student(tmp_path):
+    touch(tmp_path / "class" / "alice" / f"{NB01}.ipynb")
+    touch(tmp_path / "class" / "grades" / "bob" / "feedback.ipynb")
+    found = students([tmp_path / "class"], tmp_path, exclude=[tmp_path / "class" / "grades"])
+    assert found == {"alice": [f"{NB01}.ipynb"]}
+
+
+def test_other_files_at_the_class_level_are_reported(tmp_path):
+    touch(tmp_path / "class" / "alice" / f"{NB01}.ipynb")
+    (tmp_path / "class" / "notes.txt").write_text("hi")
+    notes = find_submissions([tmp_path / "class"], tmp_path / "ws").notes
+    assert notes == ["notes.txt is not a folder, a .zip or a notebook; it was not graded"]

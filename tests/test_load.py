@@ -1,14 +1,32 @@
-"""Reading a submitted notebook into the code the sandbox runs, without running it."""
+"""Reading a submitted notebook: identified safely by the grader, parsed by the worker
+(here in-process), never run. Hostile notebooks cost the reader, not the grader."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import nbformat
+import pytest
 
-from grader.load import load_notebook
+from grader._reader import MAX_CODE_CELLS, read_program
+from grader._worker import Worker
+from grader.exercises import notebooks
+from grader.load import NotebookProgram, demo_modules, inspect_notebook, program_from_answer
 
 NB01 = "01_convolution_dot_product"
+EXERCISES = [e.name for e in notebooks()[NB01]]
+
+
+def load_notebook(path) -> NotebookProgram:
+    """What grading reads from ``path``: identified here, parsed by the worker."""
+    file = inspect_notebook(path)
+    if file.problem or file.notebook is None:
+        return NotebookProgram(path, file.notebook,
+                               error=file.problem or "is not one of the course's notebooks")
+    exercises = [e.name for e in notebooks()[file.notebook]]
+    answer = Worker().load(os.open(path, os.O_RDONLY), exercises, list(demo_modules()))
+    return program_from_answer(path, file.notebook, answer, exercises)
 
 
 def test_solution_notebook_gives_every_exercise_cell(submission):
@@ -82,14 +100,69 @@ def test_unknown_notebook(tmp_path):
     assert load_notebook(path).error == "is not one of the course's notebooks"
 
 
-def test_huge_files_are_refused_unread(tmp_path, monkeypatch):
-    import grader.load
-
-    monkeypatch.setattr(grader.load, "MAX_NOTEBOOK_BYTES", 1000)
+def test_huge_files_are_refused_unread(tmp_path):
     path = tmp_path / f"{NB01}.ipynb"
-    path.write_text(json.dumps(nbformat.v4.new_notebook()) + " " * 2000)
+    with open(path, "wb") as file:
+        file.truncate(65 * 2**20)  # sparse: 65 MB that cost nothing to make
     program = load_notebook(path)
-    assert program.notebook == NB01 and "is larger than" in program.error
+    assert program.notebook == NB01 and "is larger than 64 MB" in program.error
+
+
+def test_links_fifos_and_folders_are_refused_without_following_or_blocking(tmp_path, submission):
+    real = submission("alice", NB01)
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(real)
+    assert "symbolic link" in inspect_notebook(link).problem
+    fifo = tmp_path / f"{NB01}-fifo.ipynb"
+    os.mkfifo(fifo)
+    assert "not a regular file" in inspect_notebook(fifo).problem  # and did not hang
+    folder = tmp_path / "folder.ipynb"
+    folder.mkdir()
+    assert inspect_notebook(folder).problem
+
+
+def cells(*sources: str) -> bytes:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    return json.dumps(notebook).encode()
+
+
+@pytest.mark.parametrize("data, error", [
+    (b"[" * 200_000 + b"]" * 200_000, "could not be read as a notebook"),
+    (b'{"cells": 5}', "has no list of cells"),
+    (b"\xff\xfe not utf-8", "could not be read as a notebook"),
+    (b'{"cells": [' + b'{"cell_type": "code", "source": ""},' * (MAX_CODE_CELLS + 1)
+     + b'{}]}', "code cells; the grader reads at most"),
+])
+def test_hostile_notebooks_are_reported_not_raised(data, error):
+    assert error in read_program(data, EXERCISES, [])["error"]
+
+
+def test_deeply_nested_code_costs_only_its_cell():
+    deep = "x = " + "1 + " * 100_000 + "1\n"
+    nested = "y = " + "(" * 5000 + ")" * 5000 + "\n"
+    result = read_program(cells(deep, nested, "def conv1d(x, w):\n    return x\n",
+                                "def conv2d(x, w):\n    return " + "-" * 90_000 + "x\n"),
+                          EXERCISES, [])
+    assert [c["exercise"] for c in result["cells"]] == ["conv1d"]
+    assert "cannot be read as Python" in result["problems"]["conv2d"] \
+        or "syntax error" in result["problems"]["conv2d"]
+
+
+def test_odd_json_shapes_are_tolerated():
+    data = json.dumps({"cells": [5, "text", {"cell_type": "code", "source": [1, "def conv1d(x, w):\n",
+                       "    return x\n"], "metadata": []}]}).encode()
+    result = read_program(data, EXERCISES, [])
+    assert result["error"] == "" and [c["exercise"] for c in result["cells"]] == ["conv1d"]
+
+
+def test_the_grader_caps_what_the_reader_sends_back(tmp_path):
+    """Even a reader that misbehaves cannot make the grader hold more than the caps."""
+    answer = {"cells": [{"label": "x" * 10_000, "source": "y" * 10**6, "exercise": "conv1d"}] * 50,
+              "problems": {"conv2d": "z" * 10_000, "not-an-exercise": "?"}, "error": ""}
+    program = program_from_answer(tmp_path / "a.ipynb", NB01, answer, EXERCISES)
+    assert sum(len(c.source) for c in program.cells) <= 2_000_000
+    assert set(program.problems) == {"conv2d"} and len(program.problems["conv2d"]) <= 500
 
 
 def test_demo_helper_imports_are_left_out_of_graded_code(submission):

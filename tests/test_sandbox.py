@@ -1,22 +1,28 @@
-"""The worker sandbox: student code runs elsewhere, within limits, and cannot see or reach
-what it should not. Each test runs against bubblewrap and the plain-process fallback."""
+"""The worker sandbox: student code runs elsewhere, within limits, and cannot see, reach,
+change or trace what it should not. Most tests run against bubblewrap and against the
+unsandboxed worker (the same worker and filter in a plain process)."""
 
 from __future__ import annotations
 
+import platform
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grader.sandbox import InProcessSandbox, Limits, ProcessSandbox, WorkerFailure
+from grader.sandbox import (BubblewrapSandbox, InProcessSandbox, IsolationFailure, Limits,
+                            ProcessSandbox, WorkerFailure)
 from stridelab.encoding import decode, encode
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMITS = Limits(step_seconds=4, cpu_seconds=10, memory_bytes=1536 * 2**20)
+LINUX_X86 = sys.platform.startswith("linux") and platform.machine() == "x86_64"
 
 
-@pytest.fixture(params=["bubblewrap", "process"])
+@pytest.fixture(params=["bubblewrap", "unsandboxed"])
 def sandbox(request):
     if request.param == "bubblewrap":
         box = request.getfixturevalue("bubblewrap")
@@ -25,26 +31,48 @@ def sandbox(request):
 
 
 @pytest.fixture
-def session(sandbox, tmp_path):
-    with sandbox.open(tmp_path) as running:
+def session(sandbox):
+    with sandbox.open(time.monotonic() + 30) as running:
         yield running
 
 
-def run(session, source: str, namespace: str = "nb"):
+def run(session, source: str, namespace: str = "nb", max_bytes: int = 2**16):
     return session.request({"op": "exec", "namespace": namespace, "label": "cell 1",
-                            "source": source}, timeout=LIMITS.step_seconds)
+                            "source": source}, time.monotonic() + LIMITS.step_seconds, max_bytes)
 
 
-def call(session, function: str, *args, namespace: str = "nb"):
+def call(session, function: str, *args, namespace: str = "nb", max_bytes: int = 2**20):
     return session.request({"op": "call", "namespace": namespace, "function": function,
                             "args": [encode(a) for a in args], "kwargs": {}},
-                           timeout=LIMITS.step_seconds)
+                           time.monotonic() + LIMITS.step_seconds, max_bytes)
+
+
+def refused(session, source: str) -> str:
+    """Run ``source`` (which must raise); the exception's type and message."""
+    answer = run(session, source)
+    assert answer["ok"] is False, f"{source!r} was allowed"
+    return f"{answer['error']['type']}: {answer['error']['message']}"
 
 
 def test_functions_defined_by_cells_can_be_called(session):
     assert run(session, "import numpy as np\ndef double(x):\n    return 2 * x\n") == {"ok": True}
     answer = call(session, "double", np.arange(3))
     np.testing.assert_array_equal(decode(answer["value"]), [0, 2, 4])
+
+
+def test_the_worker_reports_its_filter_on_before_any_student_code(session):
+    assert session.seccomp.startswith("on: allow-list")
+
+
+def test_a_worker_without_its_filter_is_refused(tmp_path):
+    """The grader checks the worker's own report: no filter, no student code."""
+
+    class Unfiltered(ProcessSandbox):
+        def _worker_command(self, worker_dir):
+            return super()._worker_command(worker_dir)[:-1]  # drop --seccomp
+
+    with pytest.raises(IsolationFailure, match="filter is not on"):
+        Unfiltered(LIMITS).open(time.monotonic() + 30)
 
 
 def test_notebooks_get_separate_namespaces(session):
@@ -81,24 +109,92 @@ def test_a_memory_bomb_gets_memory_error(session):
     assert answer["error"]["type"] == "MemoryError"
 
 
-def test_new_processes_are_refused(session):
-    if not sys.platform.startswith("linux"):
-        pytest.skip("seccomp is Linux-only")
-    answer = run(session, "import os\nfor _ in range(10_000):\n    os.fork()")
-    assert answer["error"]["type"] == "PermissionError"
-    answer = run(session, "import subprocess\nsubprocess.run(['true'])")
-    assert answer["error"]["type"] == "PermissionError"
+@pytest.mark.parametrize("source", [
+    "import os\nfor _ in range(10_000):\n    os.fork()",
+    "import subprocess\nsubprocess.run(['true'])",
+    "import os\nos.execv('/bin/true', ['true'])",
+    "import threading\nthreading.Thread(target=print).start()",
+    "import os\nos.posix_spawn('/bin/true', ['true'], {})",
+])
+def test_no_new_processes_or_threads(session, source):
+    assert refused(session, source).split(":")[0] in ("PermissionError", "RuntimeError")
 
 
-def test_sockets_are_refused(session):
-    answer = run(session, "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)")
-    assert answer["error"]["type"] == "PermissionError"
+@pytest.mark.parametrize("source", [
+    "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)",
+    "import socket\nsocket.socketpair()",
+    "import os\nos.pipe()",
+    "import os\nos.memfd_create('ram')",
+])
+def test_no_sockets_pipes_or_memory_files(session, source):
+    assert refused(session, source).startswith("PermissionError")
 
 
-def test_printing_100_megabytes_is_cut_off(session, tmp_path):
-    answer = run(session, "print('x' * 100_000_000)")
-    assert answer["error"]["type"] == "OSError" and "too large" in answer["error"]["message"]
-    assert (tmp_path / ".output.txt").stat().st_size <= LIMITS.output_bytes
+@pytest.mark.parametrize("source", [
+    "open('/tmp/new-file', 'w')",
+    "open('mine.txt', 'w')",
+    "import os\nos.open('/tmp', os.O_TMPFILE | os.O_WRONLY)",
+    "import os\nos.mkdir('/tmp/folder')",
+    "import os, site\nopen(os.path.join(site.getsitepackages()[0], 'evil.pth'), 'w')",
+    "import numpy\nopen(numpy.__file__, 'a')",
+    "import os\nos.symlink('/etc/passwd', '/tmp/link')",
+    "import os\nos.truncate('/etc/passwd', 0)",
+])
+def test_nothing_can_be_written_created_or_changed(session, source):
+    """Files open read-only, so the sandbox's RAM-backed /tmp cannot fill, nothing can be
+    planted for a later run (a .pth file in site-packages), and no path the grader uses
+    can be replaced by a link."""
+    assert refused(session, source).startswith(("PermissionError", "OSError"))
+
+
+def test_the_refusal_explains_itself(session):
+    assert "graded code runs in a sandbox" in refused(session, "open('/tmp/x', 'w')")
+
+
+@pytest.mark.skipif(not LINUX_X86, reason="raw x86-64 system call numbers")
+@pytest.mark.parametrize("name, number, args", [
+    ("ptrace attach", 101, (16, 1, 0, 0)),
+    ("process_vm_readv", 310, (1, 0, 0, 0, 0, 0)),
+    ("io_uring_setup", 425, (8, 0)),
+    ("bpf", 321, (0, 0, 0)),
+    ("x32 getpid", 0x40000000 | 39, ()),
+    ("unshare", 272, (0x10000000,)),
+    ("mount", 165, (0, 0, 0, 0, 0)),
+    ("keyctl", 250, (0, 0, 0, 0, 0)),
+    ("perf_event_open", 298, (0, 0, -1, -1, 0)),
+    ("kill another process", 62, (2, 9)),
+    ("kill the process group", 62, (0, 0)),
+    ("fcntl F_SETOWN", 72, (1, 8, 1)),
+    ("ioctl TIOCSTI", 16, (0, 0x5412, 0)),
+])
+def test_dangerous_system_calls_are_refused(session, name, number, args):
+    source = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+              f"result = libc.syscall({number}, *{args!r})\n"
+              "errno = ctypes.get_errno()\n"
+              "assert result == -1 and errno == 1, (result, errno)\n")
+    assert run(session, source) == {"ok": True}, name
+
+
+def test_the_graders_memory_is_out_of_reach(session):
+    """Hidden cases and the seed live in the grader's memory: no /proc path reaches it,
+    even for a worker started by root without bubblewrap (capabilities dropped)."""
+    import os
+
+    for what in ("mem", "environ", "maps"):
+        source = f"open('/proc/{os.getpid()}/{what}', 'rb').read(1)"
+        answer = run(session, source)
+        assert answer["ok"] is False, what
+        assert answer["error"]["type"] in ("PermissionError", "FileNotFoundError"), answer
+
+
+def test_printing_100_megabytes_goes_nowhere(session):
+    assert run(session, "print('x' * 100_000_000)") == {"ok": True}
+
+
+def test_an_answer_larger_than_its_case_allows_kills_the_worker(session):
+    run(session, "import numpy as np\ndef big():\n    return np.zeros(10**6)\n")
+    with pytest.raises(WorkerFailure, match="more data than the grader accepts"):
+        call(session, "big", max_bytes=10_000)
 
 
 def test_unpicklable_return_values_are_refused(session):
@@ -111,33 +207,60 @@ def test_bubblewrap_hides_the_repository_and_other_students(bubblewrap, tmp_path
     other = tmp_path / "bob" / "results.json"
     other.parent.mkdir()
     other.write_text("bob's grade")
-    workdir = tmp_path / "alice"
-    workdir.mkdir()
     secrets = [other, ROOT / "README.md", ROOT / "solutions" / "01_convolution_dot_product.ipynb",
                ROOT / "grader" / "__init__.py", ROOT / "grader" / "exercises" / "_spec.py"]
-    with type(bubblewrap)(LIMITS, bubblewrap.bwrap).open(workdir) as session:
+    with type(bubblewrap)(LIMITS, bubblewrap.bwrap).open(time.monotonic() + 30) as session:
         for path in secrets:
             answer = run(session, f"open({str(path)!r}).read()")
             assert answer["error"]["type"] == "FileNotFoundError", path
         assert run(session, "import grader.exercises")["error"]["type"] == "ModuleNotFoundError"
         assert run(session, "open('/etc/passwd').read()") == {"ok": True}  # system files are readable
-        assert run(session, "open('/usr/x', 'w')")["error"]["type"] in ("OSError", "PermissionError")
-        assert run(session, "open('mine.txt', 'w').write('ok')") == {"ok": True}
-    assert (workdir / "mine.txt").read_text() == "ok"
 
 
-def test_fallback_says_what_it_does_not_isolate():
-    description = ProcessSandbox(reason="bubblewrap (bwrap) is not installed").description
-    assert "could read any file the grader can read" in description
-    assert "bubblewrap (bwrap) is not installed" in description
-    assert "no isolation" in InProcessSandbox().description
+def test_bubblewrap_shows_only_the_worker_in_proc(bubblewrap):
+    """The worker is its namespace's only process: nothing unfiltered to trace, and no
+    bubblewrap command line or grader work folder to read."""
+    with type(bubblewrap)(LIMITS, bubblewrap.bwrap).open(time.monotonic() + 30) as session:
+        source = ("import os\n"
+                  "pids = sorted(p for p in os.listdir('/proc') if p.isdigit())\n"
+                  "assert pids == ['1'], pids\n"
+                  "text = open('/proc/1/cmdline', 'rb').read() + open('/proc/self/mountinfo', 'rb').read()\n"
+                  f"work = {(tempfile.gettempdir() + '/grader').encode()!r}\n"
+                  "assert b'bwrap' not in text and work not in text, text\n")
+        assert run(session, source) == {"ok": True}
 
 
-def test_bubblewrap_offers_only_the_helpers_graded_code_may_use(bubblewrap, tmp_path):
+def test_bubblewrap_offers_only_the_helpers_graded_code_may_use(bubblewrap):
     """The figure modules hold working convolutions for their demos: not importable here."""
-    with type(bubblewrap)(LIMITS, bubblewrap.bwrap).open(tmp_path) as session:
+    with type(bubblewrap)(LIMITS, bubblewrap.bwrap).open(time.monotonic() + 30) as session:
         assert run(session, "from stridelab import Conv, check\nfrom stridelab.judging import judge") \
             == {"ok": True}
         for module in ("stridelab.dotproduct", "stridelab.plotting", "stridelab.widgets"):
             answer = run(session, f"import {module}")
             assert answer["error"]["type"] == "ModuleNotFoundError", module
+
+
+def test_matplotlib_imports_without_writing(session):
+    assert run(session, "import matplotlib.pyplot as plt\nplt.figure()") == {"ok": True}
+
+
+def test_cancel_kills_running_workers_at_once(bubblewrap):
+    box = type(bubblewrap)(LIMITS, bubblewrap.bwrap)
+    session = box.open(time.monotonic() + 30)
+    import threading
+
+    threading.Timer(0.5, box.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(WorkerFailure):
+        run(session, "while True:\n    pass")
+    assert time.monotonic() - started < 2
+    with pytest.raises(WorkerFailure, match="interrupted"):
+        box.open(time.monotonic() + 30)
+
+
+def test_fallback_says_what_it_does_not_isolate():
+    description = ProcessSandbox(reason="bubblewrap (bwrap) is not installed").description
+    assert "NOT SANDBOXED" in description and "could read any file the grader can read" in description
+    assert "bubblewrap (bwrap) is not installed" in description
+    assert "no isolation" in InProcessSandbox().description
+    assert BubblewrapSandbox.isolated and not ProcessSandbox.isolated
