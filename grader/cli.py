@@ -121,7 +121,7 @@ def _grade(args: argparse.Namespace) -> int:
           + f"; seed {summary.seed}; results in {terminal(summary.out)}, "
           f"gradebook {terminal(summary.gradebook)}.")
     if summary.notes:
-        print("In the class folder:")
+        print("Passed over, merged or left out:")
         for note in summary.notes:
             print(f"  - {terminal(note)}")
     if not summary.sandbox.startswith("bubblewrap"):

@@ -328,6 +328,7 @@ def grade(paths: Sequence[Path], options: GradingOptions,
         if not names:
             raise UsageError("none of the submitted notebooks is a course notebook; "
                              f"expected names like {next(iter(notebooks()))}.ipynb")
+        _refuse_to_mix(options, names)
         seed = _choose_seed(options)
         sandbox = sandbox or choose_sandbox(options.limits, options.allow_unsandboxed)
         plan = GradingPlan.create(seed, names, sandbox)
@@ -337,11 +338,38 @@ def grade(paths: Sequence[Path], options: GradingOptions,
                         for s in submissions}
         todo = [s for s in submissions if options.fresh
                 or not _is_up_to_date(options.out, s, fingerprints[s.student])]
-        results = _grade_all(todo, plan, options, files)
-        gradebook = write_gradebook(options.out, [e.name for e in plan.exercises],
-                                    [s.student for s in submissions])
+        columns, students = [e.name for e in plan.exercises], [s.student for s in submissions]
+        try:
+            results = _grade_all(todo, plan, options, files)
+        except KeyboardInterrupt:
+            write_gradebook(options.out, columns, students)  # the students finished so far
+            raise
+        gradebook = write_gradebook(options.out, columns, students)
+    notes = [*discovery.notes, *_former_students(options.out, students)]
     return RunSummary(options.out, seed, len(todo), len(submissions) - len(todo),
-                      sandbox.description, gradebook, tuple(results), tuple(discovery.notes))
+                      sandbox.description, gradebook, tuple(results), tuple(notes))
+
+
+def _refuse_to_mix(options: GradingOptions, names: Sequence[str]) -> None:
+    """Stop before results for other notebooks in ``options.out`` are replaced."""
+    try:
+        earlier = json.loads((options.out / RUN_FILE).read_text(encoding="utf-8"))["notebooks"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if isinstance(earlier, list) and earlier != list(names) and not options.fresh:
+        raise UsageError(
+            f"{options.out} holds grades for {', '.join(map(str, earlier))}; this run grades "
+            f"{', '.join(names)}, and would replace them. Use one folder per assignment "
+            f"(--out {options.out / names[0][:2]}), or --fresh to replace them")
+
+
+def _former_students(out: Path, students: Sequence[str]) -> list[str]:
+    """Results in ``out`` of students who are not in this run's class."""
+    current = set(students)
+    return [f"{entry.name} has results in {out} from an earlier run but is not in this class; "
+            "left out of gradebook.csv (delete the folder if the student left)"
+            for entry in sorted(out.iterdir()) if entry.is_dir() and entry.name not in current
+            and (entry / RESULTS).is_file()]
 
 
 def _grade_all(todo: Sequence[Submission], plan: GradingPlan, options: GradingOptions,

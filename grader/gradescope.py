@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from grader._text import clean
 from grader.errors import GraderError, OutputError
 from grader.grade import GradingOptions, grade
 from grader.report import read_results, write_text_atomically
@@ -42,12 +43,26 @@ cd /autograder/source
 """
 
 RUN = """#!/usr/bin/env bash
-# Gradescope runs this for every submission; it must leave results/results.json behind.
+# Gradescope runs this for every submission; it must leave results/results.json behind,
+# an honest one, whatever happens to the grader (killed, crashed, never started).
 set -u
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
-cd "$ROOT/source"
-exec "$PYTHON" -m grader gradescope-run "$ROOT"
+RESULTS="$ROOT/results/results.json"
+mkdir -p "$ROOT/results"
+rm -f "$RESULTS"
+status=1
+if cd "$ROOT/source"; then
+    "$PYTHON" -m grader gradescope-run "$ROOT"
+    status=$?
+fi
+if [ "$status" -ne 0 ] || ! grep -q '"score"' "$RESULTS" 2>/dev/null; then
+    cat > "$RESULTS" <<'JSON'
+{"score": 0, "execution_time": 0, "tests": [], "visibility": "visible",
+ "output": "The autograder itself failed while grading this submission, so it has no score yet. Your instructor can see why in the autograder's output; submit again later or ask them."}
+JSON
+fi
+exit 0
 """
 
 
@@ -99,7 +114,7 @@ def run_in_gradescope(root: Path) -> int:
     except GraderError as error:
         write_text_atomically(target, json.dumps({
             "score": 0, "max_score": 0, "execution_time": 0, "tests": [],
-            "output": f"This submission could not be graded: {error}. Upload your notebooks "
-                      "(.ipynb files) and submit again.",
+            "output": f"This submission could not be graded: {clean(error)}. Upload your "
+                      "notebooks (.ipynb files) and submit again.",
         }, indent=1) + "\n")
     return 0

@@ -13,6 +13,7 @@ start a spreadsheet formula.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -41,14 +42,27 @@ def write_text_atomically(path: Path, text: str) -> None:
     Characters UTF-8 cannot encode (lone surrogates) are written as ``\\udXXX`` escapes
     rather than failing the write; callers escape text for its medium before this.
     """
+    temporary = ""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())  # as any new file: readable by the group
         with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as file:
             file.write(text)
         os.replace(temporary, path)
     except OSError as error:
+        if temporary:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it; restored at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fmt(points: float) -> str:
@@ -170,20 +184,28 @@ def read_results(out: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _points(data: Any, key: str = "score") -> str:
+    """A score read back from a results file, or 0 if the file does not hold a number."""
+    value = data.get(key, 0.0) if isinstance(data, dict) else 0.0
+    return _fmt(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else "0"
+
+
 def write_gradebook(out: Path, exercises: Sequence[str], students: Sequence[str]) -> Path:
-    """``gradebook.csv``: a row per student, a column per exercise, then total and maximum."""
+    """``gradebook.csv``: a row per student of ``students`` (this run's class) that has
+    results, a column per exercise, then total and maximum."""
     results = read_results(out)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", *map(csv_cell, exercises), "score", "max_score"])
-    for student in sorted(set(students) | set(results)):
+    for student in sorted(set(students)):
         data = results.get(student)
-        if data is None:
+        if not isinstance(data, dict):
             continue
-        per_exercise = data.get("extra_data", {}).get("exercises", {})
-        scores = (_fmt(per_exercise.get(e, {}).get("score", 0.0)) for e in exercises)
-        writer.writerow([csv_cell(student), *scores, _fmt(data.get("score", 0.0)),
-                         _fmt(data.get("max_score", 0.0))])
+        extra = data.get("extra_data") if isinstance(data.get("extra_data"), dict) else {}
+        per_exercise = extra.get("exercises") if isinstance(extra.get("exercises"), dict) else {}
+        scores = (_points(per_exercise.get(e, {})) for e in exercises)
+        writer.writerow([csv_cell(student), *scores, _points(data),
+                         _points(data, "max_score")])
     path = out / GRADEBOOK
     write_text_atomically(path, buffer.getvalue())
     return path

@@ -64,6 +64,19 @@ def submission(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+def workers_alive() -> list[str]:
+    """Process ids of every grading worker (and its bubblewrap) running on this machine."""
+    alive = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"_worker.py" in command:
+            alive.append(pid)
+    return alive
+
+
 def run_grader(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run ``python -m grader`` as a user would, capturing its output."""
     return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=ROOT,

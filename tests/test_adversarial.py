@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from grader.discover import student_id
-from tests.conftest import ROOT
+from tests.conftest import ROOT, workers_alive
 from tests.submissions import write_submission
 
 pytestmark = pytest.mark.slow
@@ -160,18 +160,6 @@ def snapshot(*folders: Path) -> dict[str, float]:
                 path = os.path.join(base, name)
                 found[path] = os.lstat(path).st_mtime
     return found
-
-
-def workers_alive() -> list[str]:
-    alive = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"_worker.py" in command:
-            alive.append(pid)
-    return alive
 
 
 def grade(classroom: Path, out: Path, tmpdir: Path) -> subprocess.CompletedProcess[str]:

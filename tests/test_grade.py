@@ -204,3 +204,43 @@ def test_a_notebook_can_be_named_by_its_number(tmp_path):
                         "--quiet")
     assert result.returncode == 0, result.stderr
     assert results(tmp_path / "out", "solutions")["max_score"] == 15
+
+
+def test_ctrl_c_stops_within_seconds_and_keeps_finished_students(tmp_path, bubblewrap):
+    """Workers are killed at once; finished students keep their files and a gradebook row;
+    no temporary file and no worker is left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import workers_alive
+
+    classroom = tmp_path / "class"
+    for index in range(4):
+        (classroom / f"s{index}").mkdir(parents=True)
+        slow = {"conv2d": "import time\ndef conv2d(x, w):\n    time.sleep(60)\n"}
+        write_submission(classroom / f"s{index}", NB01, slow if index else {})
+    scratch, out = tmp_path / "tmp", tmp_path / "out"
+    scratch.mkdir()
+    before = set(workers_alive())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grader", "grade", str(classroom), "--out", str(out), "--jobs", "2",
+         "--quiet", "--step-timeout", "60"], env=dict(os.environ, TMPDIR=str(scratch)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "s0" / "results.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # the slow students are now inside their 60-second calls
+    process.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - interrupted < 5
+    assert process.returncode == 130 and "interrupted" in stderr
+    with open(out / "gradebook.csv", newline="") as file:
+        assert [row["student"] for row in csv.DictReader(file)] == ["s0"]
+    assert not (out / "s1" / "results.json").exists()  # half-graded students are not saved
+    assert os.listdir(scratch) == []
+    time.sleep(0.5)
+    assert set(workers_alive()) <= before

@@ -66,3 +66,20 @@ def test_an_ungradable_upload_still_gets_results_json(bundle, tmp_path):
     assert completed.returncode == 0
     results = json.loads((tmp_path / "results" / "results.json").read_text())
     assert results["score"] == 0 and "could not be graded" in results["output"]
+
+
+def test_run_autograder_writes_honest_results_when_the_grader_dies(bundle, tmp_path):
+    """A grader killed mid-run (or one that cannot start) still leaves a results.json, and a
+    results.json planted before the run never survives."""
+    run = autograder(bundle, tmp_path)
+    write_submission(tmp_path / "submission", NB01, {})
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "results.json").write_text('{"score": 100, "output": "forged"}')
+    dying = tmp_path / "dying-python"
+    dying.write_text("#!/bin/sh\nkill -9 $$\n")
+    dying.chmod(0o755)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(tmp_path), AUTOGRADER_PYTHON=str(dying))
+    completed = subprocess.run([str(run)], env=env, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "autograder itself failed" in results["output"]
