@@ -8,7 +8,7 @@
 Everything is installed into ``.venv`` next to this file, from ``requirements.txt``;
 nothing touches the Python you run this with. Arguments after the task go to the tool
 underneath (``course.py test -k stride`` → ``pytest -k stride``). Standard library only,
-so it runs on a fresh machine with Python 3.10 or newer.
+so it runs on a fresh machine; the course itself needs Python 3.11 or newer.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ STAMP = VENV / ".course-installed"
 FIRST_NOTEBOOK = "notebooks/01_convolution_dot_product.ipynb"
 LAB_CONFIG_DIR = ROOT / "jupyter"
 LAB_OVERRIDES = ROOT / "jupyter" / "overrides.json"
-MIN_PYTHON = (3, 10)
+MIN_PYTHON = (3, 11)
+"""numpy 2.4, IPython 9, matplotlib 3.11, ipykernel 7.4 and nbgrader 0.9.6 require it."""
 
 
 class SetupError(Exception):
@@ -72,8 +73,10 @@ def ensure_environment() -> Path:
     """Make ``.venv`` match ``requirements.txt``; a no-op when it already does."""
     if sys.version_info < MIN_PYTHON:
         raise SetupError(
-            f"this course needs Python {'.'.join(map(str, MIN_PYTHON))} or newer; "
-            f"this is {sys.version.split()[0]}. Run course.py with a newer python3."
+            f"this course needs Python {'.'.join(map(str, MIN_PYTHON))} or newer (its pinned "
+            f"numpy, IPython and nbgrader do); this is {sys.version.split()[0]}. Install a newer "
+            "Python (python.org, or e.g. `sudo apt install python3.11 python3.11-venv` on "
+            "Ubuntu), then run: python3.11 course.py ..."
         )
     fingerprint = requirements_fingerprint()
     if venv_python().exists() and STAMP.exists() and STAMP.read_text() == fingerprint:

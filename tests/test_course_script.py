@@ -42,3 +42,22 @@ def test_lab_serves_the_repository_so_asset_links_resolve():
     assert f"--ServerApp.root_dir={ROOT}" in command
     notebook = ROOT / command[-1]
     assert notebook.is_file() and (notebook.parent / "../assets/sliding_window.gif").resolve().is_file()
+
+
+def test_an_older_python_is_told_what_to_do(monkeypatch):
+    """The pins need 3.11: on 3.10, say so, instead of pip's "check your network"."""
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    monkeypatch.setattr(course.sys, "version_info", (3, 10, 12))
+    monkeypatch.setattr(course.sys, "version", "3.10.12 (main)")
+    try:
+        course.ensure_environment()
+    except course.SetupError as error:
+        message = str(error)
+    else:
+        raise AssertionError("an old Python was accepted")
+    assert "needs Python 3.11 or newer" in message and "this is 3.10.12" in message
+    assert "python3.11 course.py" in message
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.11"' in pyproject and "Python 3.11 or newer" in (ROOT / "README.md").read_text()
