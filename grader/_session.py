@@ -58,7 +58,7 @@ class ProcessSession:
                  step_seconds: float, cpu_seconds: int, exit_code_is_signal: bool,
                  files: Sequence[int] = ()) -> None:
         self.step_seconds = step_seconds
-        self.cpu_seconds = cpu_seconds
+        self.cpu_limit = cpu_seconds
         self.exit_code_is_signal = exit_code_is_signal
         self.timed_out = False
         self.closed = False
@@ -66,20 +66,26 @@ class ProcessSession:
         """The worker's own report, sent before any student code ran: is its filter on?"""
         worker_reads, self.to_worker = os.pipe()
         self.from_worker, worker_writes = os.pipe()
-        fds = {"{requests}": str(worker_reads), "{responses}": str(worker_writes)}
+        self.info, info_writes = os.pipe() if "{info}" in command else (-1, -1)
+        fds = {"{requests}": str(worker_reads), "{responses}": str(worker_writes),
+               "{info}": str(info_writes)}
+        ours = [worker_reads, worker_writes] + ([info_writes] if info_writes >= 0 else [])
         try:
             self.process = subprocess.Popen(
                 [fds.get(part, part) for part in command], cwd=cwd, env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(worker_reads, worker_writes, *files), start_new_session=True,
+                pass_fds=(*ours, *files), start_new_session=True,
             )
         except BaseException:
-            for fd in (self.to_worker, self.from_worker):
-                os.close(fd)
+            for fd in (self.to_worker, self.from_worker, self.info):
+                if fd >= 0:
+                    os.close(fd)
             raise
         finally:
-            os.close(worker_reads)
-            os.close(worker_writes)
+            for fd in ours:
+                os.close(fd)
+        self.worker_pid: int | None = None if self.info >= 0 else self.process.pid
+        """The worker's process id here (bubblewrap reports its child's on ``{info}``)."""
         os.set_blocking(self.to_worker, False)
         self.buffer = bytearray()
         self.selector = selectors.DefaultSelector()
@@ -87,10 +93,47 @@ class ProcessSession:
 
     def greet(self, deadline: float) -> None:
         """Wait for the worker's greeting, which says whether its filter is on."""
-        hello = self._read_answer(min(deadline, time.monotonic() + max(30.0, self.step_seconds)),
-                                  HELLO_BYTES)
+        deadline = min(deadline, time.monotonic() + max(30.0, self.step_seconds))
+        if self.info >= 0:
+            self.worker_pid = self._read_child_pid(deadline)
+        hello = self._read_answer(deadline, HELLO_BYTES)
         seccomp = hello.get("seccomp")
         self.seccomp = seccomp[:200] if isinstance(seccomp, str) else "off: not reported"
+
+    def _read_child_pid(self, deadline: float) -> int | None:
+        """bubblewrap's report of its child (``{"child-pid": N, …}``), written before any
+        student code runs; ``None`` if it does not come."""
+        data = b""
+        with selectors.DefaultSelector() as readable:
+            readable.register(self.info, selectors.EVENT_READ)
+            while len(data) < HELLO_BYTES:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not readable.select(remaining):
+                    break
+                chunk = os.read(self.info, HELLO_BYTES)
+                if not chunk:
+                    break
+                data += chunk
+                if data.rstrip().endswith(b"}"):
+                    break
+        os.close(self.info)
+        self.info = -1
+        try:
+            pid = json.loads(data).get("child-pid")
+        except (ValueError, AttributeError):
+            return None
+        return pid if isinstance(pid, int) else None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the worker has used so far, as the kernel counts it (students cannot
+        forge it); ``None`` where it cannot be read."""
+        if self.worker_pid is None:
+            return None
+        try:
+            with open(f"/proc/{self.worker_pid}/schedstat", "rb") as stats:
+                return int(stats.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return None
 
     def _reason(self) -> WorkerFailure:
         """Why the worker is gone, from how it ended."""
@@ -104,10 +147,10 @@ class ProcessSession:
         if code is not None and code < 0:
             sig = -code
             if sig == getattr(signal, "SIGXCPU", None):
-                return failure("limit", f"used up its {self.cpu_seconds} s of CPU time")
+                return failure("limit", f"used up its {self.cpu_limit} s of CPU time")
             if sig == signal.SIGKILL:
                 return failure("limit", "was killed: it used up its "
-                               f"{self.cpu_seconds} s of CPU time or ran out of memory")
+                               f"{self.cpu_limit} s of CPU time or ran out of memory")
             return failure("crash", f"crashed the Python process ({_signal_name(sig)})")
         return failure("crash", f"ended the grading process (exit code {code}): does the code "
                        "call os._exit(), or close the grader's pipes?")

@@ -34,6 +34,8 @@ SMALL_ANSWER = 64 * 2**10
 """Bytes allowed for an answer that carries no value: a cell's result, an error report."""
 LOAD_ANSWER = 8 * 2**20
 """Bytes allowed for a notebook's program (the reader keeps at most 2 M characters)."""
+SPEED_REPEATS = 3
+"""Calls per case of a speed test; the least CPU time counts (caches warm, no hiccups)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,18 @@ class _Worker:
         """Start the first session, handing it the notebooks' descriptors."""
         self.session = self.sandbox.open(self._step_deadline(), files)
 
-    def request(self, message: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    def timed_request(self, message: dict[str, Any], max_bytes: int) -> tuple[dict[str, Any], float]:
+        """:meth:`request`, and the worker's CPU seconds for it (wall-clock if not known)."""
+        self._ensure_session()
+        assert self.session is not None
+        cpu, wall = self.session.cpu_seconds(), time.perf_counter()
+        answer = self.request(message, max_bytes)
+        after = self.session.cpu_seconds() if self.session is not None else None
+        if cpu is not None and after is not None:
+            return answer, after - cpu
+        return answer, time.perf_counter() - wall
+
+    def _ensure_session(self) -> None:
         if self.session is None:
             self.session = self.sandbox.open(self._step_deadline())
             try:
@@ -117,6 +130,10 @@ class _Worker:
             except WorkerFailure:
                 self.close()
                 raise
+
+    def request(self, message: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+        self._ensure_session()
+        assert self.session is not None
         try:
             return self.session.request(message, self._step_deadline(), max_bytes)
         except WorkerFailure:
@@ -239,7 +256,8 @@ def _call_exercise(worker: _Worker, namespace: str, exercise: str,
             if stopped is not None:
                 outcome = Outcome(error=stopped)
             else:
-                outcome, failure = _call(worker, namespace, exercise, case)
+                outcome, failure = _call(worker, namespace, exercise, case,
+                                         SPEED_REPEATS if test.speed is not None else 1)
                 seconds += outcome.seconds
                 if failure is not None:
                     stopped = ErrorInfo(failure.type, "was skipped: an earlier case "
@@ -252,17 +270,25 @@ def _call_exercise(worker: _Worker, namespace: str, exercise: str,
     return results
 
 
-def _call(worker: _Worker, namespace: str, exercise: str,
-          case: Expectation) -> tuple[Outcome, ErrorInfo | None]:
-    """One call of the learner's function: its outcome, and the failure if the worker died."""
+def _call(worker: _Worker, namespace: str, exercise: str, case: Expectation,
+          repeats: int = 1) -> tuple[Outcome, ErrorInfo | None]:
+    """Call the learner's function on ``case``: the outcome of the first call with the least
+    CPU time of ``repeats`` calls, and the failure if the worker died."""
     limit = answer_limit(case.expected)
     message = {"op": "call", "namespace": namespace, "function": exercise,
                "args": [encode(a) for a in case.args],
                "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
                "max_bytes": (limit - SMALL_ANSWER) // 2}
-    started = time.perf_counter()
-    try:
-        answer = worker.request(message, limit)
-    except WorkerFailure as failure:
-        return Outcome(error=failure.info, seconds=time.perf_counter() - started), failure.info
-    return _outcome(answer, time.perf_counter() - started), None
+    first: Outcome | None = None
+    best = float("inf")
+    for _ in range(repeats):
+        try:
+            answer, seconds = worker.timed_request(message, limit)
+        except WorkerFailure as failure:
+            return Outcome(error=failure.info), failure.info
+        best = min(best, seconds)
+        first = first or _outcome(answer, seconds)
+        if first.error is not None:
+            break
+    assert first is not None
+    return Outcome(first.value, first.error, best), None

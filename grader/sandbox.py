@@ -107,6 +107,10 @@ class Session(abc.ABC):
     def close(self) -> None:
         """Stop the worker and everything it started."""
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the worker has used so far, measured outside it; ``None`` if unknown."""
+        return None
+
     def __enter__(self) -> Session:
         return self
 
@@ -175,6 +179,9 @@ class _InProcessSession(Session):
             os.close(fd)
         self.files = {}
 
+    def cpu_seconds(self) -> float | None:
+        return time.thread_time()  # the worker runs in the calling thread
+
 
 class _WorkerSession(Session):
     """A :class:`ProcessSession` behind the :class:`Session` interface."""
@@ -190,6 +197,9 @@ class _WorkerSession(Session):
     def close(self) -> None:
         self.process.close()
         self._forget(self.process)
+
+    def cpu_seconds(self) -> float | None:
+        return self.process.cpu_seconds()
 
 
 def _protect_this_process() -> None:
@@ -392,7 +402,7 @@ class BubblewrapSandbox(ProcessSandbox):
     def _command(self) -> list[str]:
         # --as-pid-1: the worker is the namespace's only process; no unfiltered init to trace.
         args = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
-                "--cap-drop", "ALL", "--clearenv"]
+                "--cap-drop", "ALL", "--clearenv", "--info-fd", "{info}"]
         for key, value in self._environment(self.HOME, self.MPL_DIR).items():
             args += ["--setenv", key, value]
         args += self._mounts()

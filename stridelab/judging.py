@@ -128,7 +128,7 @@ class SpeedRequirement:
     baseline: str
     """What the baseline is, in words: ``"the naive loop over output positions"``."""
     baseline_seconds: float
-    """The baseline's total time on the test's cases, measured by the grader."""
+    """The baseline's total CPU time on the test's cases, measured by the grader."""
     min_speedup: float
     hint: str = ""
 
@@ -401,9 +401,9 @@ def score_test(test: GradedTest, verdicts: Sequence[Verdict], seconds: float = 0
         speedup = test.speed.baseline_seconds / max(seconds, 1e-9)
         if speedup < test.speed.min_speedup:
             message = (f"{test.cases[0].call} and {len(test.cases) - 1} more: correct, but your "
-                       f"function took {seconds:.3g} s and {test.speed.baseline} "
-                       f"{test.speed.baseline_seconds:.3g} s — {speedup:.1f}× faster; this test "
-                       f"needs {test.speed.min_speedup:g}×")
+                       f"function used {seconds * 1e3:.3g} ms of CPU time and "
+                       f"{test.speed.baseline} {test.speed.baseline_seconds * 1e3:.3g} ms — "
+                       f"{speedup:.1f}× less; this test needs {test.speed.min_speedup:g}×")
             failures.append((test.cases[0], Verdict(False, message, test.speed.hint)))
     return TestVerdict(test, 0.0 if failures else float(test.points), tuple(failures))
 

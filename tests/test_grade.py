@@ -244,3 +244,36 @@ def test_ctrl_c_stops_within_seconds_and_keeps_finished_students(tmp_path, bubbl
     assert os.listdir(scratch) == []
     time.sleep(0.5)
     assert set(workers_alive()) <= before
+
+
+def test_grades_do_not_depend_on_load_or_jobs(tmp_path, bubblewrap):
+    """The same class graded three times with one seed, with more jobs than cores and every
+    core kept busy: identical scores; every loop-free conv2d_fast passes its speed test, every
+    loop over output positions fails it (and passes everything else)."""
+    import subprocess
+    import sys
+
+    from tests.conv_variants import LOOP_FREE, POSITION_LOOPS
+
+    nb05 = "05_efficiency"
+    classroom = tmp_path / "class"
+    variants = {**LOOP_FREE, **POSITION_LOOPS}
+    for index, source in enumerate(variants.values()):
+        (classroom / f"v{index}").mkdir(parents=True)
+        write_submission(classroom / f"v{index}", nb05, {"conv2d_fast": source})
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
+    try:
+        tables = []
+        for run in range(3):
+            out = tmp_path / f"out{run}"
+            result = run_grader("grade", classroom, "--out", out, "--seed", "7", "--jobs", "4",
+                                "--quiet")
+            assert result.returncode == 0, result.stderr
+            tables.append({f"v{i}": exercise_scores(out, f"v{i}") for i in range(len(variants))})
+    finally:
+        for burner in burners:
+            burner.kill()
+    assert tables[0] == tables[1] == tables[2]
+    for index, name in enumerate(variants):
+        expected = 8 if name in LOOP_FREE else 6  # the speed test is worth 2 of 8 points
+        assert tables[0][f"v{index}"]["conv2d_fast"] == expected, (name, tables[0])

@@ -148,7 +148,7 @@ def test_speed_tests_compare_the_learners_time_with_the_baseline():
     slow = judge_test(test, [Outcome(value=1, seconds=0.2), Outcome(value=2, seconds=0.3)])
     wrong = judge_test(test, [Outcome(value=1, seconds=0.01), Outcome(value=5, seconds=0.01)])
     assert fast.score == 2
-    assert slow.score == 0 and "2.0× faster; this test needs 10×" in slow.feedback()
+    assert slow.score == 0 and "2.0× less; this test needs 10×" in slow.feedback()
     assert "Hint: vectorize" in slow.feedback()
     assert wrong.score == 0 and "expected 2, got 5" in wrong.feedback()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import time as _clock
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ import numpy as np
 
 from stridelab.encoding import Raises, ShapeOnly
 from stridelab.judging import Expectation, GradedTest, KnownMistake, SpeedRequirement, compare
-from stridelab.timing import best_time
 
 __all__ = ["Case", "CaseSet", "Exercise", "Mistake", "Raises", "ShapeOnly", "Speed",
            "describe_value"]
@@ -46,12 +46,14 @@ CaseSource = Union[Sequence[Case], Callable[[np.random.Generator], Sequence[Case
 
 @dataclass(frozen=True)
 class Speed:
-    """A speed test's bar: ``min_speedup`` times faster than ``baseline`` on the same cases.
+    """A speed test's bar: ``min_speedup`` times less CPU time than ``baseline`` on the same
+    cases.
 
-    The grader times ``baseline`` in its own process when it expands the tests — once per
-    grading run, on that run's cases — and the learner's calls in the sandbox, by its own
-    clock, so neither time can be forged. Cases should be large enough that computing, not
-    passing data to the sandbox, dominates.
+    Both are CPU times, which machine load and ``--jobs`` barely change: the baseline's is
+    measured in the grader's own thread, the learner's by the kernel for the sandboxed
+    worker (``/proc/<pid>/schedstat``), so neither can be forged; each case counts its
+    fastest of three calls. Cases should be shaped so that every vectorised implementation is
+    far above the bar and every Python loop over output positions far below it.
     """
 
     baseline: Callable[..., Any]
@@ -61,18 +63,22 @@ class Speed:
     hint: str = ""
 
     def time(self, cases: Sequence[Case]) -> float:
-        """The baseline's total wall-clock time on ``cases``, best of three runs.
+        """The baseline's CPU seconds on ``cases``: the fastest of three runs of each case.
 
-        Timed once per process for cases of the same shapes: the baseline's time depends on
-        the shapes, not on the values, which every submission draws afresh.
+        Measured once per process for cases of the same shapes: the baseline's time depends
+        on the shapes, not on the values, which every submission draws afresh.
         """
         key = (id(self.baseline), tuple(_shape_signature(c) for c in cases))
         if key not in _BASELINE_TIMES:
-            def run_all() -> None:
-                for case in cases:
+            total = 0.0
+            for case in cases:
+                best = float("inf")
+                for _ in range(3):
+                    started = _clock.thread_time()
                     self.baseline(*case.args, **case.kwargs)
-
-            _BASELINE_TIMES[key] = best_time(run_all, budget=float("inf"), max_repeats=3)
+                    best = min(best, _clock.thread_time() - started)
+                total += best
+            _BASELINE_TIMES[key] = total
         return _BASELINE_TIMES[key]
 
 

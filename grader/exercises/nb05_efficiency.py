@@ -3,9 +3,10 @@
 :func:`conv_macs` counts with the output size computed directly; the solution notebook
 goes through its own helper. :func:`conv2d_fast` contracts a ``sliding_window_view`` with
 ``tensordot`` (the solution uses ``einsum``), and its correctness tests are notebook 04's,
-so both notebooks' layers are held to the same standard. The speed test times notebook
-04's :func:`~grader.exercises.nb04_feature_maps.conv2d_naive`, one ``np.sum`` per output
-value, on the same cases in the same run.
+so both notebooks' layers are held to the same standard. The speed test compares the
+learner's CPU time with that of notebook 04's
+:func:`~grader.exercises.nb04_feature_maps.conv2d_naive`, one ``np.sum`` per output value,
+on the same cases (see :func:`_speed_cases`).
 
 >>> conv_macs(5, 5, 1, 1, 3, stride=2, padding=1)   # 3×3 outputs, 9 MACs each
 81
@@ -115,20 +116,20 @@ def _random_macs_case(rng: np.random.Generator, pairs: bool) -> Case:
 
 
 def _speed_cases(rng: np.random.Generator) -> list[Case]:
-    """A first layer: 2 RGB images of about 32×32 in float32, 8 filters of 3×3.
+    """Many output positions and little work at each: 1–2 images, 2–3 channels, 2 filters.
 
-    Sized so that the learner's time is not swamped by passing arrays to the sandbox (about
-    8 ns a byte, each way), which a fast function cannot avoid: the naive baseline takes
-    about 50 ms per case, a loop-free ``conv2d_fast`` about 1.5 ms of it transfer, so it
-    clears the bar about 3× over, while a loop over output positions that vectorises the
-    rest stays near 6×, below it.
+    A loop over output positions then runs Python code thousands of times whatever it
+    vectorises inside (batch and filters are too few to help), so it stays within about 2×
+    of the naive loop, while every loop-free implementation — a window view with ``einsum``
+    or ``tensordot``, im2col with one matrix product, a loop over the 3×3 kernel offsets —
+    uses 50 to 200 times less CPU time (measured: ``tests/test_nb05_efficiency.py``). The
+    bar of 10× sits far from both, so the verdict does not depend on the machine or its load.
     """
     cases = []
-    for stride, padding, size in ((1, 1, (32, 32)), (2, 1, (33, 31)), (1, 0, (30, 34))):
-        x = random_array(rng, 2, 3, *size).astype(np.float32)
-        w = random_array(rng, 8, 3, 3, 3).astype(np.float32)
-        b = random_array(rng, 8).astype(np.float32)
-        cases.append(Case((x, w, b), {"stride": stride, "padding": padding}))
+    for (n, c, h, w), stride, padding in (((1, 3, 64, 64), 1, 1), ((1, 3, 96, 96), 2, 1),
+                                          ((2, 2, 40, 56), 1, 0)):
+        cases.append(Case((random_array(rng, n, c, h, w), random_array(rng, 2, c, 3, 3),
+                           random_array(rng, 2)), {"stride": stride, "padding": padding}))
     return cases
 
 
@@ -169,7 +170,7 @@ EXERCISES = (
         reference=conv2d_fast,
         case_sets=(
             *conv_layer_case_sets(),
-            CaseSet("at least 10× faster than the naive loop (hidden)", 2, hidden=True,
+            CaseSet("10× less CPU time than the naive loop (hidden)", 2, hidden=True,
                     cases=_speed_cases,
                     speed=Speed(conv2d_naive, "the naive loop over output positions",
                                 min_speedup=10, hint=SPEED_HINT)),
