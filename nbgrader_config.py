@@ -7,6 +7,8 @@ nbgrader's kernel, next to the tests — for the course grader's sandbox
 (:class:`grader.nbgrader_plugin.GradeInSandbox`), so nbgrader's points are the grader's, and
 adds :class:`grader.nbgrader_sanitize.SanitizeSubmission`, which makes the student's HTML,
 links, attachments and widget state inert before formgrader or feedback pages show them.
+Of a submission, only its notebooks are kept, and no link in it is followed
+(:func:`grader.nbgrader_files.keep_only_notebooks`).
 """
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -14,10 +16,18 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     DeduplicateIds, IgnorePattern, LimitOutput, OverwriteCells,
                                     OverwriteKernelspec, SaveAutoGrades)
 
+from grader.nbgrader_files import keep_only_notebooks
 from grader.nbgrader_plugin import GradeInSandbox
 from grader.nbgrader_sanitize import SanitizeSubmission
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+# autograde and generate_feedback copy a submission's other files (an HTML page formgrader
+# would serve you, a link to your own files) into autograded/ and feedback/, following links;
+# no setting of nbgrader's stops that without dropping assets/ from the release. This keeps
+# a submission's notebooks (and nbgrader's timestamp.txt, submission_secret.txt) only, and
+# skips a submission or notebook that is a link.
+keep_only_notebooks()
 
 c.CourseDirectory.course_id = "strided-convolutions"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
