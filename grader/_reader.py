@@ -7,10 +7,11 @@ module, under the worker's limits and the student's deadline, before any student
 run in it, and sends back plain data.
 
 The grader runs each exercise's cell whole (found by its nbgrader ``grade_id``, or by the
-``def`` of its function when the metadata was lost) and, from every other code cell, only
-its imports, function and class definitions and literal constants: plots, widgets and
-experiments are skipped. IPython magics become no-op calls. Standard library only (IPython
-is imported only for cells that are not plain Python).
+``def`` of its function when the metadata was lost) and, from every other code cell, what
+:func:`stridelab.graded_code.is_kept` keeps — imports, function and class definitions and
+literal constants — the rules the check cells warn by. IPython magics become no-op calls.
+Standard library and that module only (IPython is imported only for cells that are not
+plain Python).
 
 >>> read_program(open("01.ipynb", "rb").read(), ["window_dot"], ["widgets"])  # doctest: +SKIP
 {'cells': [...], 'problems': {}, 'error': ''}
@@ -22,6 +23,8 @@ import ast
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from stridelab.graded_code import imports_any, is_kept
 
 __all__ = ["MAX_CELL_CHARS", "MAX_CODE_CELLS", "MAX_PROGRAM_CHARS", "read_program"]
 
@@ -74,19 +77,6 @@ def _as_python(source: str) -> str | None:
         return source
 
 
-def _imports_demo_helpers(node: ast.stmt, demo_modules: frozenset[str]) -> bool:
-    """An import of helper modules graded code cannot use (widgets, figures, demos)."""
-    if isinstance(node, ast.Import):
-        modules = [alias.name for alias in node.names]
-    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-        modules = [node.module]
-        if node.module == "stridelab":
-            modules += [f"stridelab.{alias.name}" for alias in node.names]
-    else:
-        return False
-    return any(".".join(m.split(".")[:2]) in demo_modules for m in modules)
-
-
 def _keep_lines(source: str, wanted: Callable[[ast.stmt], bool]) -> str:
     """The source with only the top-level statements ``wanted`` keeps; the rest blanked.
 
@@ -101,22 +91,6 @@ def _keep_lines(source: str, wanted: Callable[[ast.stmt], bool]) -> str:
             for index in range(first - 1, node.end_lineno or node.lineno):
                 keep[index] = True
     return "\n".join(line if kept else "" for line, kept in zip(lines, keep))
-
-
-def _is_definition(node: ast.stmt, demo_modules: frozenset[str]) -> bool:
-    """Imports (of what graded code may use), defs, classes and literal constants."""
-    if _imports_demo_helpers(node, demo_modules):
-        return False
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        if node.value is None:
-            return False
-        try:
-            ast.literal_eval(node.value)
-        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
-            return False
-        return True
-    return isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
-                             ast.AsyncFunctionDef, ast.ClassDef))
 
 
 def _defines(source: str, name: str) -> bool:
@@ -148,11 +122,11 @@ def _exercise_cells(cells: list[dict[str, Any]], exercises: Sequence[str]
 
 
 def _support_code(source: str, demo_modules: frozenset[str]) -> str:
-    return _keep_lines(source, lambda node: _is_definition(node, demo_modules))
+    return _keep_lines(source, lambda node: is_kept(node, demo_modules))
 
 
 def _exercise_code(source: str, demo_modules: frozenset[str]) -> str:
-    return _keep_lines(source, lambda node: not _imports_demo_helpers(node, demo_modules))
+    return _keep_lines(source, lambda node: not imports_any(node, demo_modules))
 
 
 def _code_cells(cells: list[dict[str, Any]], exercise_cells: dict[int, str],

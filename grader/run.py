@@ -25,6 +25,7 @@ from grader.load import (CodeCell, NotebookError, NotebookFile, NotebookProgram,
                          open_notebook, program_from_answer)
 from grader.sandbox import Sandbox, Session, WorkerFailure
 from stridelab.encoding import EncodingError, Raises, decode, encode
+from stridelab.graded_code import WHAT_GRADING_RUNS
 from stridelab.judging import (ErrorInfo, Expectation, GradedTest, Outcome, TestVerdict, Verdict,
                                judge_safely, score_test)
 
@@ -265,9 +266,20 @@ def _call_exercise(worker: _Worker, namespace: str, exercise: str,
                 elif (cell_error is not None and outcome.error is not None
                         and outcome.error.type == "NameError" and exercise in outcome.error.message):
                     outcome = Outcome(error=_cell_error_outcome(exercise, cell_error))
+                elif outcome.error is not None and outcome.error.type == "NameError":
+                    outcome = _explain_name_error(outcome)
             case_verdicts.append(judge_safely(case, outcome))
         results.append((test.name, score_test(test, case_verdicts, seconds)))
     return results
+
+
+def _explain_name_error(outcome: Outcome) -> Outcome:
+    """A NameError when graded is usually a name defined by code grading skips: say so."""
+    error = outcome.error
+    assert error is not None
+    message = f"{error.message} — {WHAT_GRADING_RUNS}; define it in the exercise's cell"
+    return Outcome(error=ErrorInfo(error.type, message, error.bases, error.where, error.kind),
+                   seconds=outcome.seconds)
 
 
 def _call(worker: _Worker, namespace: str, exercise: str, case: Expectation,

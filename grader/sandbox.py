@@ -59,8 +59,8 @@ __all__ = [
 
 WORKER_FILES = ("_worker.py", "_seccomp.py", "_reader.py")
 HELPERS_IN_SANDBOX = frozenset({"stridelab", "stridelab.check", "stridelab.encoding",
-                                "stridelab.judging", "stridelab.layers", "stridelab.progress",
-                                "stridelab.public"})
+                                "stridelab.graded_code", "stridelab.judging", "stridelab.layers",
+                                "stridelab.progress", "stridelab.public"})
 """The helper-package modules graded code can import: data types and checks. The figure and
 widget modules hold working convolutions for their demos, so they stay outside the sandbox."""
 SANDBOX_TMP_BYTES = 2**20

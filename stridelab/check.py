@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from stridelab.graded_code import WHAT_GRADING_RUNS, missing_when_graded
 from stridelab.judging import ErrorInfo, Outcome, TestVerdict, judge_test, verdict_lines
 from stridelab.public import public_tests
 
@@ -43,6 +44,8 @@ class CheckReport:
     name: str
     verdicts: tuple[TestVerdict, ...] = ()
     problem: str = ""
+    unseen: tuple[str, ...] = ()
+    """Names the function uses that grading will not define (see :mod:`stridelab.graded_code`)."""
 
     @property
     def passed(self) -> bool:
@@ -66,6 +69,12 @@ class CheckReport:
         else:
             head = f"{self.name}: {passing} of {total} public tests pass."
         lines = [head, *verdict_lines(self.verdicts)]
+        if self.unseen:
+            names = ", ".join(f"`{n}`" for n in self.unseen)
+            lines.append(
+                f"⚠ Grading will not see {names}: {self.name} uses it, but {WHAT_GRADING_RUNS}. "
+                f"Define it inside this cell (or as a def, an import or a literal constant) "
+                "so the graded function finds it.")
         lines.append(
             "When grading, hidden tests also run on fresh random inputs "
             "(other sizes, non-square shapes)."
@@ -85,6 +94,25 @@ def check(name: str, function: Any) -> CheckReport:
         return CheckReport(name, problem=f"expected your function, got {type(function).__name__}; "
                            f"run the cell that defines {name} first.")
     try:
-        return CheckReport(name, tuple(run_public_tests(name, function)))
+        return CheckReport(name, tuple(run_public_tests(name, function)),
+                           unseen=tuple(_unseen_when_graded(name, function)))
     except KeyError as error:
         return CheckReport(name, problem=str(error.args[0]))
+
+
+def _unseen_when_graded(name: str, function: Any) -> list[str]:
+    """What ``function`` uses from cells grading does not run, from the kernel's history."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    history = shell.user_ns.get("In", []) if shell is not None else []
+    cells = [cell for cell in history if isinstance(cell, str)]
+    own = [cell for cell in cells if f"def {name}" in cell]
+    if not own:
+        return []
+    try:
+        return missing_when_graded(function, own[-1], [c for c in cells if c is not own[-1]])
+    except Exception:  # noqa: BLE001 - a warning must never break a check cell
+        return []

@@ -36,6 +36,13 @@ def write_submission(folder: Path, notebook: str, replace: dict[str, str],
     return path
 
 
+def add_cells(path: Path, sources: list[str]) -> None:
+    """Append code cells with ``sources`` to the notebook at ``path``."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+
+
 def solution_functions(notebook: str) -> dict:
     """The namespace the grader builds from ``solutions/<notebook>.ipynb``, run in this process.
 

@@ -21,13 +21,12 @@ import time
 import zipfile
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
 from grader.discover import student_id
 from tests.conftest import ROOT, workers_alive
-from tests.submissions import write_submission
+from tests.submissions import add_cells, write_submission
 
 pytestmark = pytest.mark.slow
 
@@ -101,12 +100,6 @@ def attackers(root: Path, listener_port: int) -> dict[str, dict[str, str]]:
         "reads_proc": {"conv2d": "def conv2d(x, w):\n"
                                  "    return open('/proc/1/cmdline').read() + open('/proc/self/mountinfo').read()\n"},
     }
-
-
-def add_cells(path: Path, sources: list[str]) -> None:
-    notebook = nbformat.read(path, as_version=4)
-    notebook.cells += [nbformat.v4.new_code_cell(s) for s in sources]
-    path.write_text(json.dumps(notebook), encoding="utf-8")
 
 
 def write_class(classroom: Path, root: Path, port: int, with_attackers: bool) -> set[str]:

@@ -64,3 +64,37 @@ def test_public_tests_are_exactly_the_graders_public_tests():
         assert [c.call for c in frozen.cases] == [c.call for c in test.cases]
         for a, b in zip(frozen.cases, test.cases):
             np.testing.assert_array_equal(a.expected, b.expected)
+
+
+def test_names_grading_will_not_define_are_found():
+    from stridelab.graded_code import missing_when_graded
+
+    cells = ["import numpy as np\nK = 3\npair = lambda v: (v, v)\nSCALE = np.ones(3) / 3\n"
+             "def helper(v):\n    return v\n"]
+    exercise_cell = "LOCAL = np.zeros(2)\ndef f(x):\n    return pair(x), K, helper(x), LOCAL, SCALE, np, len(x)\n"
+    namespace = {"np": np, "K": 3, "pair": lambda v: (v, v), "SCALE": 1, "helper": len, "LOCAL": 0}
+    exec(compile(exercise_cell, "<cell>", "exec"), namespace)
+    assert missing_when_graded(namespace["f"], exercise_cell, cells) == ["SCALE", "pair"]
+
+
+def test_the_check_cell_warns_before_grading_would_fail():
+    """In a real IPython session: the learner's check cell names what grading will not see."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import numpy as np\nflip = lambda w: w  # a helper in a scratch cell",
+                       store_history=True)
+        shell.run_cell(
+            "def conv2d(x, w):\n    kh, kw = flip(w).shape\n"
+            "    out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))\n"
+            "    for i in range(out.shape[0]):\n        for j in range(out.shape[1]):\n"
+            "            out[i, j] = np.sum(x[i:i + kh, j:j + kw] * w)\n    return out\n",
+            store_history=True)
+        shell.run_cell("from stridelab import check\nreport = check('conv2d', conv2d)",
+                       store_history=True)
+        text = str(shell.user_ns["report"])
+    finally:
+        InteractiveShell.clear_instance()
+    assert "all 3 public tests pass" in text
+    assert "Grading will not see `flip`" in text and "Define it inside this cell" in text

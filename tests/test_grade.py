@@ -277,3 +277,19 @@ def test_grades_do_not_depend_on_load_or_jobs(tmp_path, bubblewrap):
     for index, name in enumerate(variants):
         expected = 8 if name in LOOP_FREE else 6  # the speed test is worth 2 of 8 points
         assert tables[0][f"v{index}"]["conv2d_fast"] == expected, (name, tables[0])
+
+
+def test_a_helper_grading_skips_is_named_in_the_feedback(submission, fast_sandbox):
+    """Grading runs only definitions from other cells; its NameError says so, and where."""
+    from grader.discover import Submission
+    from grader.grade import GradingPlan, grade_submission
+    from tests.submissions import add_cells
+
+    path = submission("alice", NB01, {"conv1d": "def conv1d(x, w):\n    return flip(np.correlate(x, w, 'valid'))\n"})
+    add_cells(path, ["flip = lambda v: v  # a helper defined by an assignment"])
+    result = grade_submission(Submission("alice", (path,), path.parent),
+                              GradingPlan.create(3, [NB01], fast_sandbox), 60)
+    conv1d = next(e for e in result.exercises if e.name == "conv1d")
+    feedback = conv1d.verdicts[0].feedback()
+    assert conv1d.score == 0 and "NameError: name 'flip' is not defined" in feedback
+    assert "from your other cells, only imports, functions, classes and constants" in feedback
