@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from grader.progress import course_progress, format_progress
 
             found = course_progress(args.folder, run_unsandboxed=args.run_unsandboxed)
-            print(format_progress(found.items, found.isolation))
+            print(format_progress(found.items, found.isolation, found.notes))
             return 0
         if args.command == "gradescope-bundle":
             from grader.gradescope import build_bundle

@@ -23,6 +23,7 @@ the grader's own files.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import unicodedata
@@ -53,7 +54,7 @@ RESERVED_NAMES = frozenset({"gradebook.csv", "grading-run.json", "report.html",
 # Learning-management-system download names: the student, then the file as submitted.
 LMS_NAMES = (
     # Canvas: lastfirst[_LATE]_<user id>_<submission id>_<file>
-    re.compile(r"^(?P<student>[^_]+?)(?:_LATE)?_\d+_\d+_(?P<file>.+)$", re.IGNORECASE),
+    re.compile(r"^(?P<student>[^_]+?)(?:_LATE)?_(?P<user>\d+)_\d+_(?P<file>.+)$", re.IGNORECASE),
     # Blackboard: <assignment>_<user>_attempt_<yyyy-mm-dd-hh-mm-ss>[_<file>]
     re.compile(r"^.+?_(?P<student>[^_]+)_attempt_\d{4}(?:-\d\d){5}(?:_(?P<file>.+))?$"),
 )
@@ -69,6 +70,9 @@ class Submission:
     """The folder or file it was found in, for messages."""
     skipped: tuple[str, ...] = ()
     """Files inside the submission that were not taken, each with why."""
+    root: Path | None = None
+    """The folder every notebook of the submission must really be in, links resolved: checked
+    when the notebook is opened, so a folder swapped for a link after discovery is refused."""
 
 
 @dataclass(frozen=True)
@@ -79,18 +83,55 @@ class Discovery:
     notes: list[str] = field(default_factory=list)
 
 
-def student_id(name: str) -> str:
-    """``name`` made safe as a folder name and distinct from the grader's own files.
+_UNSAFE_IN_ID = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+    "\ud800-\udfff\U000e0000-\U000e007f/\\\\:*?\"<>|]")
+MAX_ID_BYTES = 150
+"""Longest student id, in UTF-8 bytes: a folder name must stay under 255 with any suffix."""
 
-    >>> student_id("gradebook.csv"), student_id("../x"), student_id("\\x1b[2Kzoe")
-    ('gradebook.csv-student', 'x', '[2Kzoe')
+
+def _safe_name(name: str) -> tuple[str, bool]:
+    """``name`` with every character that could hide, move the cursor or make a path replaced
+    by ``_``, no leading dot or space, at most :data:`MAX_ID_BYTES`; and whether it changed."""
+    text = _UNSAFE_IN_ID.sub("_", name)
+    text = re.sub(r"^[\s.]+|\s+$", lambda m: "_" * len(m.group()), text)
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) > MAX_ID_BYTES:
+        text = encoded[:MAX_ID_BYTES].decode("utf-8", "ignore")
+    text = text or "student"
+    return text, text != name or text.casefold() in RESERVED_NAMES
+
+
+def _collision_key(name: str) -> str:
+    """Names one file system may treat as the same folder (case, Unicode forms)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _tag(submission: Submission, length: int, copy: int = 0) -> str:
+    """A short hash of where a submission came from (its ``copy``-th repeat, if repeated)."""
+    raw = f"{submission.student}\0{submission.source}\0{copy}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()[:length]
+
+
+def student_id(name: str) -> str:
+    """``name`` as a student id, if it is safe as it is: a name that had to change (unsafe
+    characters, a leading dot, a grader's file name, too long) gets a tag, so it can never
+    take another student's id.
+
+    >>> student_id("alice"), student_id("gradebook.csv").startswith("gradebook.csv~")
+    ('alice', True)
     """
-    text = unicodedata.normalize("NFC", clean(name, 100, single_line=True))
-    text = re.sub(r"\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}", "", text)  # escapes of controls
-    text = re.sub(r'[/\\:*?"<>|]', "-", text).strip(" .-") or "student"
-    if text.casefold() in RESERVED_NAMES:
-        text += "-student"
-    return text
+    safe, changed = _safe_name(name)
+    return f"{safe}~{_tag(Submission(name, (), Path()), 6)}" if changed else safe
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of ``path`` itself (not following a link), or ``None``."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _visible(name: str) -> bool:
@@ -143,19 +184,28 @@ def _walk_notebooks(folder: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
 
 def _student(name: str, folder: Path) -> Submission:
     found, skipped = _walk_notebooks(folder)
-    return Submission(name, found, folder, skipped)
+    return Submission(name, found, folder, skipped, folder)
 
 
 def _looks_like_one_student(folder: Path) -> bool:
-    """Notebooks (or nbgrader assignment folders) of one student, not a folder of students."""
+    """Notebooks (or nbgrader assignment folders) of one student, not a folder of students.
+
+    A folder holding any ``.zip``, any folder not named after a course notebook, notebooks
+    with download names (Canvas, Blackboard), none named after a course notebook, or two
+    named after the same one, is a folder of students: each entry is one.
+    """
     entries = _entries(folder)
+    if any(e.name.endswith(".zip") for e in entries):
+        return False
     folders = [e for e in entries if e.is_dir(follow_symlinks=False)]
     loose = [e for e in entries if _is_notebook(e)]
-    if folders:
-        return all(e.name in notebooks() for e in folders)
+    if folders and not all(e.name in notebooks() for e in folders):
+        return False
     if any(_lms_student(e.name) for e in loose):
         return False
-    return len(loose) > 0 and not _has_repeats(loose)
+    if loose and all(_course_notebook(e.name) is None for e in loose):
+        return bool(folders)  # alice.ipynb, bob.ipynb: a student each
+    return bool(folders or loose) and not _has_repeats(loose)
 
 
 def _has_repeats(loose: list[os.DirEntry[str]]) -> bool:
@@ -170,12 +220,16 @@ def _course_notebook(file_name: str) -> str | None:
     return next((n for n in notebooks() if n in stem or stem.startswith(n[:3])), None)
 
 
-def _lms_student(file_name: str) -> str | None:
+def _lms_student(file_name: str) -> tuple[str, str] | None:
+    """The student part of a download name, and the key its files are grouped by: the name
+    with Canvas's user id, so two students' files never merge, even when one names a file
+    after the other (they then share a name, and both get a tag)."""
     stem = file_name.removesuffix(".ipynb")
     for pattern in LMS_NAMES:
         match = pattern.match(stem)
         if match:
-            return match.group("student")
+            user = match.groupdict().get("user") or ""
+            return match.group("student"), f"{match.group('student')}\0{user}"
     return None
 
 
@@ -187,7 +241,7 @@ def _safe_extract(archive: Path, target: Path) -> list[str]:
     headers claim. :class:`UsageError` for a file that is not a readable zip.
     """
     skipped: list[str] = []
-    written = 0
+    written = extracted = 0
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = bundle.infolist()
@@ -199,8 +253,15 @@ def _safe_extract(archive: Path, target: Path) -> list[str]:
                 if member.is_dir() or not name.name.endswith(".ipynb") or not _visible_path(name):
                     continue
                 if is_link or name.is_absolute() or ".." in name.parts:
-                    skipped.append(f"{member.filename} is a link or points outside the zip")
+                    skipped.append(f"{clean(member.filename, 200)} is a link or points "
+                                   "outside the zip")
                     continue
+                if len(name.parts) > MAX_DEPTH or extracted >= MAX_NOTEBOOKS:
+                    skipped.append(f"{clean(member.filename, 200)} was not taken: a zip gives "
+                                   f"at most {MAX_NOTEBOOKS} notebooks, at most {MAX_DEPTH} "
+                                   "folders deep")
+                    continue
+                extracted += 1
                 budget = min(MAX_NOTEBOOK_BYTES, MAX_ZIP_BYTES - written)
                 destination = target.joinpath(*name.parts)
                 destination.parent.mkdir(parents=True, exist_ok=True)
@@ -210,11 +271,20 @@ def _safe_extract(archive: Path, target: Path) -> list[str]:
                 if copied > budget:
                     destination.unlink()
                     skipped.append(f"{member.filename} is larger than the grader accepts")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError,
-            NotImplementedError, ValueError) as error:
-        raise UsageError(f"{archive}: cannot read the zip file ({clean(error, 200)})") from error
+    except UsageError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a broken zip (zlib.error, LZMAError …) is the
+        # student's problem, never the run's
+        why = f"{type(error).__name__}: {error}"
+        raise UsageError(f"{archive}: cannot read the zip file ({clean(why, 200)})") from error
     target.mkdir(parents=True, exist_ok=True)
     return skipped
+
+
+def _summary(reasons: Sequence[str], shown: int = 5) -> tuple[str, ...]:
+    """At most ``shown`` reasons, then how many more: a bomb of a zip is not a wall of text."""
+    more = len(reasons) - shown
+    return tuple(reasons[:shown]) + ((f"… and {more} more like these",) if more > 0 else ())
 
 
 def _visible_path(name: PurePosixPath) -> bool:
@@ -237,7 +307,7 @@ class _Finder:
 
     def __init__(self, workspace: Path, exclude: Sequence[Path]) -> None:
         self.workspace = workspace
-        self.exclude = {p.resolve() for p in exclude}
+        self.exclude = {_identity(p) for p in exclude}
         self.found: list[Submission] = []
         self.notes: list[str] = []
         self.zips = 0
@@ -256,47 +326,47 @@ class _Finder:
             self.found.append(Submission(name, (), archive, (str(error),)))
             return
         found, more = _walk_notebooks(target)
-        self.found.append(Submission(name, found, archive, (*skipped, *more)))
+        self.found.append(Submission(name, found, archive, _summary((*skipped, *more)), target))
 
     def given_zip(self, archive: Path) -> None:
         """A zip the instructor named: a class if it holds student folders, else one student."""
         target, skipped = self._extract(archive)
-        self.notes += [f"{clean(archive.name)}: {why}" for why in skipped]
+        self.notes += [f"{clean(archive.name)}: {why}" for why in _summary(skipped)]
         entries = _entries(target)
         if len(entries) == 1 and entries[0].is_dir(follow_symlinks=False):
             target = Path(entries[0].path)  # a single top folder wraps the content
         if _looks_like_one_student(target) or not any(
                 e.is_dir(follow_symlinks=False) for e in _entries(target)):
             found, more = _walk_notebooks(target)
-            self.found.append(Submission(archive.stem, found, archive, more))
+            self.found.append(Submission(archive.stem, found, archive, _summary(more), target))
         else:
             self.class_folder(target)
 
     def class_folder(self, folder: Path) -> None:
         """Each entry of ``folder`` is one student; links and other files are reported."""
-        lms: dict[str, list[Path]] = {}
+        lms: dict[str, tuple[str, list[Path]]] = {}
         for entry in _entries(folder):
             path = Path(entry.path)
-            if path.resolve() in self.exclude:
-                continue
             if entry.is_symlink():
                 self.notes.append(f"{clean(entry.name)} is a symbolic link; links are not "
                                   "followed, so it was not graded")
             elif entry.is_dir(follow_symlinks=False):
-                self.found.append(_student(entry.name, path))
+                if _identity(path) not in self.exclude:
+                    self.found.append(_student(entry.name, path))
             elif entry.name.endswith(".zip") and entry.is_file(follow_symlinks=False):
                 self.student_zip(path, entry.name.removesuffix(".zip"))
             elif _is_notebook(entry):
-                student = _lms_student(entry.name)
-                if student is not None:
-                    lms.setdefault(student, []).append(path)
+                download = _lms_student(entry.name)
+                if download is not None:
+                    lms.setdefault(download[1], (download[0], []))[1].append(path)
                 else:
-                    self.found.append(Submission(entry.name.removesuffix(".ipynb"), (path,), path))
+                    self.found.append(Submission(entry.name.removesuffix(".ipynb"), (path,), path,
+                                                 root=folder))
             else:
                 self.notes.append(f"{clean(entry.name)} is not a folder, a .zip or a notebook; "
                                   "it was not graded")
-        for student, paths in lms.items():
-            self.found.append(Submission(student, tuple(paths), folder))
+        for student, paths in lms.values():
+            self.found.append(Submission(student, tuple(paths), folder, root=folder))
             if len(paths) > 1:
                 self.notes.append(f"{len(paths)} downloaded notebooks were graded as one "
                                   f"student, {clean(student)}, from their file names")
@@ -329,27 +399,46 @@ def find_submissions(paths: Sequence[Path], workspace: Path, student: str | None
         else:
             raise UsageError(f"{path}: not a notebook, a folder or a .zip of submissions")
     for folder, files in loose.items():
-        finder.found.append(Submission(folder.name, tuple(sorted(set(files))), folder))
+        finder.found.append(Submission(folder.name, tuple(sorted(set(files))), folder,
+                                       root=folder))
     found = finder.found
     if student is not None:
         every = tuple(sorted({p for s in found for p in s.notebooks}))[:MAX_NOTEBOOKS]
         skipped = tuple(why for s in found for why in s.skipped)
         found = [Submission(student, every, paths[0] if paths else Path("."), skipped)]
-    return Discovery(_unique(found), finder.notes)
+    unique, renamed = _unique(found)
+    return Discovery(unique, finder.notes + renamed)
 
 
-def _unique(submissions: list[Submission]) -> list[Submission]:
-    """Safe, distinct ids (``alice``, ``alice-2``), compared as a case-insensitive file system
-    would."""
-    seen: set[str] = set()
-    unique = []
-    for submission in submissions:
-        base = student_id(submission.student)
-        name, count = base, 1
-        while name.casefold() in seen:
-            count += 1
-            name = f"{base}-{count}"
-        seen.add(name.casefold())
-        unique.append(Submission(name, submission.notebooks, submission.source, submission.skipped))
-    return unique
+def _unique(submissions: list[Submission]) -> tuple[list[Submission], list[str]]:
+    """Distinct, safe ids, and a note for every name that had to change.
 
+    A name that is safe as it is stays as it is. One that had to change, and every name
+    that one file system could confuse with another (``Alice`` and ``alice``, two ``bob``
+    folders from two paths), gets a tag from its original name and place (``alice~3f2a1c``),
+    so no submission can take another's plain id, whatever order they come in.
+    """
+    safe = [_safe_name(s.student) for s in submissions]
+    groups: dict[str, list[int]] = {}
+    repeats: dict[tuple[str, str], int] = {}
+    copies = []
+    for index, ((name, _), sub) in enumerate(zip(safe, submissions)):
+        groups.setdefault(_collision_key(name), []).append(index)
+        copies.append(repeats.setdefault((sub.student, str(sub.source)), 0))
+        repeats[(sub.student, str(sub.source))] += 1
+
+    def tagged(length: int) -> list[str]:
+        return [f"{name}~{_tag(sub, length, copy)}"
+                if changed or len(groups[_collision_key(name)]) > 1 else name
+                for (name, changed), sub, copy in zip(safe, submissions, copies)]
+
+    ids, length = tagged(6), 6
+    while len({_collision_key(i) for i in ids}) < len(ids) and length < 64:
+        length += 6  # a name crafted to look like a tagged one: lengthen the tags
+        ids = tagged(length)
+    notes = [f"{clean(sub.student, 80)!s} is graded as {clean(new_id)}: its name is not safe "
+             "as a folder name or could be confused with another student's"
+             for sub, new_id in zip(submissions, ids) if new_id != sub.student]
+    unique = [Submission(i, s.notebooks, s.source, s.skipped, s.root)
+              for i, s in zip(ids, submissions)]
+    return unique, notes

@@ -34,7 +34,7 @@ from grader.report import RESULTS, write_gradebook, write_student, write_text_at
 from grader.results import ExerciseResult, StudentResult
 from grader.run import run_submission
 from grader.sandbox import Limits, Sandbox, choose_sandbox
-from stridelab.judging import ErrorInfo, GradedTest, Outcome, TestVerdict, judge_test
+from stridelab.judging import ErrorInfo, GradedTest, Outcome, TestVerdict, Verdict, judge_test
 
 __all__ = ["GradingOptions", "GradingPlan", "RunSummary", "grade", "grade_submission"]
 
@@ -97,7 +97,7 @@ class GradingPlan:
         """The seed of one submission's hidden cases: the run's seed and its notebooks' bytes."""
         digests = sorted(f"{f.notebook}:{f.digest}" for f in files if f.notebook)
         material = f"{self.seed}|{'|'.join(digests)}".encode()
-        return int.from_bytes(hashlib.sha256(material).digest()[:4], "big") >> 1
+        return int.from_bytes(hashlib.sha256(material).digest()[:16], "big")  # 128 bits
 
     def tests(self, case_seed: int, names: Sequence[str] | None = None
               ) -> dict[str, list[GradedTest]]:
@@ -192,7 +192,8 @@ def grade_submission(submission: Submission, plan: GradingPlan, time_budget: flo
     programs: Mapping[str, NotebookProgram] = {}
     verdicts: Mapping[str, TestVerdict] = {}
     try:
-        inspected = [(files or {}).get(p) or inspect_notebook(p) for p in submission.notebooks]
+        inspected = [(files or {}).get(p) or inspect_notebook(p, submission.root)
+                     for p in submission.notebooks]
         fingerprint = _submission_fingerprint(inspected, plan)
         chosen, more = _select(inspected, plan)
         notes += more
@@ -246,9 +247,27 @@ def _exercise_results(plan: GradingPlan, case_seed: int, chosen: Mapping[str, No
                 why = reason or _problem("was not run")
                 verdict = judge_test(test, [Outcome(error=why)] * len(test.cases))
             judged.append(verdict)
+        if plan.hidden:
+            judged = _public_points_need_a_hidden_pass(exercise.name, judged)
         results.append(ExerciseResult(exercise.name, exercise.notebook, tuple(judged),
                                       reason.message if reason is not None else ""))
     return tuple(results)
+
+
+def _public_points_need_a_hidden_pass(exercise: str, judged: list[TestVerdict]) -> list[TestVerdict]:
+    """Public tests earn their points only when a hidden test of the exercise passes too.
+
+    Their cases ship with the course, so a function could return answers written for them
+    alone; a function that does the work passes at least one test on fresh inputs.
+    """
+    hidden = [v for v in judged if v.test.hidden]
+    if not hidden or any(v.passed for v in hidden):
+        return judged
+    message = (f"passes, but its points count only once a hidden test of {exercise} passes "
+               "too: the public cases are known in advance, so an answer must also work on "
+               "fresh inputs")
+    return [TestVerdict(v.test, 0.0, ((v.test.cases[0], Verdict(False, message, show_inputs=False)),))
+            if v.passed and not v.test.hidden and v.test.cases else v for v in judged]
 
 
 def _is_up_to_date(out: Path, submission: Submission, fingerprint: str) -> bool:
@@ -269,7 +288,8 @@ def _choose_seed(options: GradingOptions) -> int:
         return secrets.randbelow(2**31)
 
 
-def _notebooks_to_grade(options: GradingOptions, files: Mapping[Path, NotebookFile]) -> list[str]:
+def _notebooks_to_grade(options: GradingOptions, files: Mapping[Path, NotebookFile],
+                        submissions: Sequence[Submission]) -> list[str]:
     known = list(notebooks())
     if options.notebooks:
         chosen = set()
@@ -280,8 +300,19 @@ def _notebooks_to_grade(options: GradingOptions, files: Mapping[Path, NotebookFi
                 raise UsageError(f"{problem} notebook {asked!r}; choose from: {', '.join(known)}")
             chosen.add(matches[0])
         return [n for n in known if n in chosen]
-    found = {file.notebook for file in files.values()}
-    return [n for n in known if n in found]
+    return [n for n in known if n in _handed_in_by_enough(files, submissions)]
+
+
+def _handed_in_by_enough(files: Mapping[Path, NotebookFile],
+                         submissions: Sequence[Submission]) -> set[str]:
+    """Course notebooks handed in by at least a quarter of the class (by one student in a
+    class of up to four): one student adding notebooks does not change everyone's maximum."""
+    counts: dict[str, int] = {}
+    for submission in submissions:
+        for name in {files[p].notebook for p in submission.notebooks if files[p].notebook}:
+            counts[name] = counts.get(name, 0) + 1
+    enough = max(1, -(-len(submissions) // 4))
+    return {name for name, count in counts.items() if count >= enough}
 
 
 def _progress(total: int, enabled: bool) -> Callable[[str], None]:
@@ -323,8 +354,10 @@ def grade(paths: Sequence[Path], options: GradingOptions,
         submissions = discovery.submissions
         if not submissions:
             raise UsageError("no submissions found in " + ", ".join(map(str, paths)))
-        files = {p: inspect_notebook(p) for s in submissions for p in s.notebooks}
-        names = _notebooks_to_grade(options, files)
+        files = {p: inspect_notebook(p, s.root, Path(scratch) / "notebooks")
+                 for s in submissions for p in s.notebooks}
+        names = _notebooks_to_grade(options, files, submissions)
+        skipped_notebooks = [] if options.notebooks else _few_hands(files, names)
         if not names:
             raise UsageError("none of the submitted notebooks is a course notebook; "
                              f"expected names like {next(iter(notebooks()))}.ipynb")
@@ -345,9 +378,16 @@ def grade(paths: Sequence[Path], options: GradingOptions,
             write_gradebook(options.out, columns, students)  # the students finished so far
             raise
         gradebook = write_gradebook(options.out, columns, students)
-    notes = [*discovery.notes, *_former_students(options.out, students)]
+    notes = [*discovery.notes, *skipped_notebooks, *_former_students(options.out, students)]
     return RunSummary(options.out, seed, len(todo), len(submissions) - len(todo),
                       sandbox.description, gradebook, tuple(results), tuple(notes))
+
+
+def _few_hands(files: Mapping[Path, NotebookFile], graded: Sequence[str]) -> list[str]:
+    """A note for each course notebook found but graded for no one."""
+    found = sorted({f.notebook for f in files.values() if f.notebook} - set(graded))
+    return [f"{name} was handed in by too few students to be part of this assignment; grade it "
+            f"with --notebook {name[:2]} (into its own --out folder)" for name in found]
 
 
 def _refuse_to_mix(options: GradingOptions, names: Sequence[str]) -> None:

@@ -18,6 +18,7 @@ import os
 import pkgutil
 import re
 import stat
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -51,6 +52,13 @@ class NotebookFile:
     """SHA-256 of its bytes, or ``""`` when it could not be read."""
     problem: str = ""
     """Why it cannot be graded (a link, too large, unreadable), completing "<file> …"."""
+    copy: Path | None = None
+    """A private copy of the bytes inspected, which grading reads instead of ``path``: what
+    is graded is what was identified, even if the submission changes meanwhile."""
+
+    @property
+    def readable(self) -> Path:
+        return self.copy or self.path
 
 
 @dataclass(frozen=True)
@@ -78,11 +86,12 @@ class NotebookProgram:
     """Why the whole file could not be read, if it could not."""
 
 
-def open_notebook(path: Path) -> int:
+def open_notebook(path: Path, within: Path | None = None) -> int:
     """A read-only descriptor of the regular file ``path``, never through a symbolic link.
 
-    Raises :class:`NotebookError` for a link, a folder, a FIFO or device, or a file over
-    :data:`MAX_NOTEBOOK_BYTES`.
+    Raises :class:`NotebookError` for a link, a folder, a FIFO or device, a file over
+    :data:`MAX_NOTEBOOK_BYTES`, or — with ``within`` — a file that is not really inside that
+    folder (a folder on the way swapped for a link).
     """
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
         | getattr(os, "O_CLOEXEC", 0)
@@ -95,7 +104,9 @@ def open_notebook(path: Path) -> int:
         raise NotebookError(f"cannot be opened ({error.strerror or error})") from None
     info = os.fstat(fd)
     problem = ""
-    if not stat.S_ISREG(info.st_mode):
+    if within is not None and not _really_inside(fd, path, within):
+        problem = "is not inside its submission folder (a folder on the way is a link)"
+    elif not stat.S_ISREG(info.st_mode):
         problem = "is not a regular file"
     elif info.st_size > MAX_NOTEBOOK_BYTES:
         problem = (f"is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB; clear its outputs "
@@ -104,6 +115,16 @@ def open_notebook(path: Path) -> int:
         os.close(fd)
         raise NotebookError(problem)
     return fd
+
+
+def _really_inside(fd: int, path: Path, folder: Path) -> bool:
+    """Whether the file open on ``fd`` lies inside ``folder``, every link resolved."""
+    try:
+        actual = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        actual = os.path.realpath(path)  # not Linux: check the path as it is now
+    base = os.path.realpath(folder)
+    return actual == base or actual.startswith(base.rstrip(os.sep) + os.sep)
 
 
 def _read_all(fd: int) -> bytes:
@@ -136,21 +157,37 @@ def identify_notebook(path: Path, grade_ids: set[str]) -> str | None:
     return None
 
 
-def inspect_notebook(path: Path) -> NotebookFile:
-    """Read ``path`` once, safely: which course notebook it is and its digest. Never raises."""
+def inspect_notebook(path: Path, within: Path | None = None,
+                     keep_in: Path | None = None) -> NotebookFile:
+    """Read ``path`` once, safely: which course notebook it is and its digest. Never raises.
+
+    ``within``: the folder it must really be in. ``keep_in``: a private folder of the
+    grader's to keep a copy of the bytes read in, which grading then reads.
+    """
     try:
-        fd = open_notebook(path)
+        fd = open_notebook(path, within)
         try:
             data = _read_all(fd)
         finally:
             os.close(fd)
+        copy = _keep(data, keep_in) if keep_in is not None else None
     except NotebookError as error:
         return NotebookFile(path, identify_notebook(path, set()), problem=str(error))
     except OSError as error:
         return NotebookFile(path, identify_notebook(path, set()),
                             problem=f"cannot be read ({error.strerror or error})")
     grade_ids = {m.decode() for m in GRADE_ID.findall(data)}
-    return NotebookFile(path, identify_notebook(path, grade_ids), hashlib.sha256(data).hexdigest())
+    return NotebookFile(path, identify_notebook(path, grade_ids),
+                        hashlib.sha256(data).hexdigest(), copy=copy)
+
+
+def _keep(data: bytes, folder: Path) -> Path:
+    """``data`` in a new file of the grader's own in ``folder``."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".ipynb", dir=folder)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+    return Path(name)
 
 
 @cache

@@ -60,6 +60,8 @@ class CourseProgress:
     items: list[ExerciseProgress]
     isolation: str = ""
     """One sentence on how isolated the notebooks' code was, or ``""`` if none ran."""
+    notes: tuple[str, ...] = ()
+    """Which file was read for a notebook, when it is not the one named after it."""
 
 
 UNSANDBOXED_HELP = (
@@ -87,11 +89,18 @@ def course_progress(folder: Path, sandbox: Sandbox | None = None,
     """
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder of notebooks")
-    found: dict[str, Path] = {}
+    candidates: dict[str, list[Path]] = {}
     for path in sorted(folder.glob("*.ipynb")):
         name = inspect_notebook(path).notebook
-        if name is not None and name not in found:
-            found[name] = path
+        if name is not None:
+            candidates.setdefault(name, []).append(path)
+    # The notebook named as the course names it wins; any other is said, not used silently.
+    found = {name: min(paths, key=lambda p: (p.stem != name, p.name))
+             for name, paths in candidates.items()}
+    notes = [f"{name}: read {found[name].name}"
+             + (f" (also found: {', '.join(p.name for p in paths if p != found[name])})"
+                if len(paths) > 1 else "")
+             for name, paths in candidates.items() if len(paths) > 1 or found[name].stem != name]
     results: dict[str, ExerciseResult] = {}
     isolation = ""
     if found:
@@ -108,7 +117,7 @@ def course_progress(folder: Path, sandbox: Sandbox | None = None,
         isolation = _isolation(sandbox)
     items = [_status(results.get(e.name), name, e.name)
              for name, exercises in notebooks().items() for e in exercises]
-    return CourseProgress(items, isolation)
+    return CourseProgress(items, isolation, tuple(notes))
 
 
 MARKS = {"passed": "✓ passed", "failing": "✗ failing", "not started": "· not started"}
@@ -116,7 +125,8 @@ REASON_LIMIT = 200
 """Characters of a failing exercise's reason shown in the table."""
 
 
-def format_progress(progress: list[ExerciseProgress], isolation: str = "") -> str:
+def format_progress(progress: list[ExerciseProgress], isolation: str = "",
+                    notes: tuple[str, ...] = ()) -> str:
     """A table a learner reads at a glance, then a one-line total and how the code ran.
 
     Names and reasons are :func:`~grader._text.terminal`-escaped: a message from the
@@ -135,6 +145,7 @@ def format_progress(progress: list[ExerciseProgress], isolation: str = "") -> st
                      f"{MARKS[item.status]}{reason}")
     passed = sum(p.status == "passed" for p in progress)
     lines += ["", f"{passed} of {len(progress)} exercises pass their public tests."]
+    lines += [terminal(note) for note in notes]
     if isolation:
         lines.append(isolation)
     return "\n".join(lines)

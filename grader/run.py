@@ -181,7 +181,7 @@ def _load_all(worker: _Worker, files: Mapping[str, NotebookFile],
     try:
         for name, file in files.items():
             try:
-                fds[name] = open_notebook(file.path)
+                fds[name] = open_notebook(file.readable)
             except NotebookError as error:
                 programs[name] = NotebookProgram(file.path, name, error=str(error))
         try:

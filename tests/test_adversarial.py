@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.discover import student_id
 from tests.conftest import ROOT, workers_alive
 from tests.submissions import add_cells, write_submission
 
@@ -138,9 +137,11 @@ def write_class(classroom: Path, root: Path, port: int, with_attackers: bool) ->
         (classroom / name).mkdir()
         write_submission(classroom / name, NB01, {"window_dot": "def window_dot(*a):\n    return 0\n"})
     return {"honest_a", "honest_b", *attackers(root, port), "deep_scratch", "many_cells",
-            "linked_solution", "linked_exercises", "loose", "zoe", "mallory",
-            *(student_id(n) for n in ("gradebook.csv", '=HYPERLINK("evil.example","x")',
-                                      "\x1b[32mfine"))}
+            "linked_solution", "linked_exercises", "loose", "zoe", "mallory"}
+
+
+TAGGED = ("gradebook.csv~", '=HYPERLINK(_evil.example_,_x_)~', "_[32mfine~")
+"""Names that had to change: each is graded under a tagged id beginning so."""
 
 
 def snapshot(*folders: Path) -> dict[str, float]:
@@ -218,7 +219,10 @@ def test_the_run_finishes_with_one_row_per_student(run):
     with open(run["out"] / "gradebook.csv", newline="", encoding="utf-8") as file:
         rows = [row["student"] for row in csv.DictReader(file)]
     shown = {row.lstrip("'") for row in rows}
-    assert len(rows) == len(run["expected"]) and shown == run["expected"]
+    assert len(rows) == len(run["expected"]) + len(TAGGED) == len(shown)
+    assert run["expected"] <= shown
+    for prefix in TAGGED:
+        assert sum(row.startswith(prefix) for row in shown) == 1, (prefix, shown)
 
 
 def test_honest_students_are_byte_identical_to_a_run_without_attackers(run):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -71,10 +72,13 @@ def test_zip_cannot_escape_its_folder(tmp_path):
     assert found == {"evil": [f"{NB01}.ipynb"]}
 
 
-def test_duplicate_names_get_distinct_ids(tmp_path):
+def test_duplicate_names_get_distinct_tagged_ids(tmp_path):
     touch(tmp_path / "a" / "alice" / f"{NB01}.ipynb")
     touch(tmp_path / "b" / "alice" / f"{NB01}.ipynb")
-    assert set(students([tmp_path / "a", tmp_path / "b"], tmp_path)) == {"alice", "alice-2"}
+    found = find_submissions([tmp_path / "a", tmp_path / "b"], tmp_path / "ws")
+    ids = [s.student for s in found.submissions]
+    assert len(set(ids)) == 2 and all(i.startswith("alice~") for i in ids)
+    assert sum("could be confused" in note for note in found.notes) == 2
 
 
 @pytest.mark.parametrize("name", ["missing", "notes.txt"])
@@ -128,13 +132,59 @@ def test_links_in_submissions_are_not_followed(tmp_path, root):
 
 
 def test_student_ids_are_safe_and_never_the_graders_files(tmp_path):
-    for name in ("gradebook.csv", "grading-run.json", "\x1b[31mred", ".hidden-not", "Alice", "alice"):
+    for name in ("gradebook.csv", "grading-run.json", "\x1b[31mred", ".hidden-not", "Alice", "alice",
+                 "bob", "-bob", " carol", "Jose\u0301", "Jos\u00e9", "\u0958" * 85):
         touch(tmp_path / "class" / name / f"{NB01}.ipynb")
-    found = students([tmp_path / "class"], tmp_path)
-    assert "gradebook.csv" not in found and "grading-run.json" not in found
-    assert {"gradebook.csv-student", "grading-run.json-student", "[31mred"} <= set(found)
-    assert {"Alice", "alice-2"} <= set(found)  # distinct on case-insensitive disks too
-    assert not any("\x1b" in name for name in found)
+    found = find_submissions([tmp_path / "class"], tmp_path / "ws")
+    ids = {s.student for s in found.submissions}
+    assert len(ids) == 11 and not ids & {"gradebook.csv", "grading-run.json"}  # .hidden-not: hidden
+    assert not any("\x1b" in i or i.startswith((".", " ")) or len(i.encode()) > 200 for i in ids)
+    # Names that had to change, or that a file system could confuse, all carry a tag: no one
+    # takes another's plain id, whatever order they come in.
+    plain = {i for i in ids if "~" not in i}
+    assert plain == {"bob", "-bob"}
+    assert len(found.notes) == 9
+    # the same class, graded again, gives the same ids
+    again = {s.student for s in find_submissions([tmp_path / "class"], tmp_path / "ws2").submissions}
+    assert again == ids
+
+
+def test_a_loose_notebook_class_without_folders_is_a_class(tmp_path):
+    """Zips beside one loose notebook, or loose notebooks named after students: a class."""
+    with zipfile.ZipFile(tmp_path / "zips" / "alice.zip" if (tmp_path / "zips").mkdir() is None
+                         else None, "w") as bundle:
+        bundle.writestr(f"{NB01}.ipynb", "{}")
+    touch(tmp_path / "zips" / "mallory.ipynb")
+    assert set(students([tmp_path / "zips"], tmp_path)) == {"alice", "mallory"}
+    touch(tmp_path / "loose" / "alice.ipynb")
+    touch(tmp_path / "loose" / "bob.ipynb")
+    assert set(students([tmp_path / "loose"], tmp_path)) == {"alice", "bob"}
+
+
+def test_broken_zips_and_link_loops_cost_only_their_student(tmp_path):
+    touch(tmp_path / "class" / "alice" / f"{NB01}.ipynb")
+    broken = tmp_path / "class" / "bob.zip"
+    with zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr(f"{NB01}.ipynb", "x" * 10_000)
+    data = bytearray(broken.read_bytes())
+    data[60:80] = b"\xff" * 20  # corrupt the deflate stream
+    broken.write_bytes(bytes(data))
+    (tmp_path / "class" / "loop").symlink_to(tmp_path / "class" / "loop")
+    found = find_submissions([tmp_path / "class"], tmp_path / "ws")
+    assert {s.student for s in found.submissions} == {"alice", "bob"}
+    assert any("bob.zip was not graded" in note for note in found.notes)
+
+
+def test_a_zip_gives_a_bounded_number_of_shallow_notebooks(tmp_path):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for index in range(200):
+            bundle.writestr(f"{index}/{NB01}.ipynb", "{}")
+        bundle.writestr("/".join(["d"] * 30) + "/deep.ipynb", "{}")
+    found = find_submissions([archive], tmp_path / "ws")
+    assert sum(len(s.notebooks) for s in found.submissions) == 50
+    folders = sum(len(dirs) for _, dirs, _ in os.walk(tmp_path / "ws"))
+    assert folders <= 60
 
 
 def test_canvas_downloads_are_grouped_by_student(tmp_path):
@@ -142,10 +192,13 @@ def test_canvas_downloads_are_grouped_by_student(tmp_path):
     touch(folder / f"lovelaceada_12345_67890_{NB01}.ipynb")
     touch(folder / "lovelaceada_12345_67891_02_stride.ipynb")
     touch(folder / f"hopper_LATE_23456_78901_{NB01}-1.ipynb")
+    touch(folder / f"lovelaceada_0_0_{NB01}.ipynb")  # a name made to join her files: it cannot
     found = students([folder], tmp_path)
-    assert found == {"lovelaceada": [f"lovelaceada_12345_67890_{NB01}.ipynb",
-                                     "lovelaceada_12345_67891_02_stride.ipynb"],
-                     "hopper": [f"hopper_LATE_23456_78901_{NB01}-1.ipynb"]}
+    assert found["hopper"] == [f"hopper_LATE_23456_78901_{NB01}-1.ipynb"]
+    lovelace = sorted(v for k, v in found.items() if k.startswith("lovelaceada~"))
+    assert lovelace == [[f"lovelaceada_0_0_{NB01}.ipynb"],
+                        [f"lovelaceada_12345_67890_{NB01}.ipynb",
+                         "lovelaceada_12345_67891_02_stride.ipynb"]]
 
 
 def test_a_students_zip_in_the_class_folder_is_graded(tmp_path):

@@ -293,3 +293,42 @@ def test_a_helper_grading_skips_is_named_in_the_feedback(submission, fast_sandbo
     feedback = conv1d.verdicts[0].feedback()
     assert conv1d.score == 0 and "NameError: name 'flip' is not defined" in feedback
     assert "from your other cells, only imports, functions, classes and constants" in feedback
+
+
+def test_public_points_need_a_hidden_pass(submission, fast_sandbox):
+    """Answers written for the public cases alone earn nothing: the public cases ship with
+    the course. A function that does the work keeps its public points."""
+    from grader.discover import Submission
+    from grader.grade import GradingPlan, grade_submission
+
+    public_only = "\n".join([
+        "def conv2d(x, w):",
+        "    if x.shape == (5, 5) and w.shape == (3, 3):",  # the worked example, by heart
+        "        return np.array([[12., 12., 17.], [10., 17., 19.], [9., 6., 14.]])",
+        "    if w.shape == (1, 1):",
+        "        return x * w[0, 0]",
+        "    return np.zeros((x.shape[0] - w.shape[0] + 1, x.shape[1] - w.shape[1] + 1))", ""])
+    plan = GradingPlan.create(3, [NB01], fast_sandbox)
+    path = submission("mallory", NB01, {"conv2d": public_only})
+    result = grade_submission(Submission("mallory", (path,), path.parent), plan, 60)
+    conv2d = next(e for e in result.exercises if e.name == "conv2d")
+    assert conv2d.score == 0
+    assert "count only once a hidden test of conv2d passes" in conv2d.verdicts[0].feedback()
+    honest = submission("alice", NB01)
+    result = grade_submission(Submission("alice", (honest,), honest.parent), plan, 60)
+    assert sum(e.score for e in result.exercises) == 15
+
+
+def test_one_student_cannot_add_notebooks_to_the_assignment(tmp_path):
+    """Empty files named after other notebooks change no one's maximum, and say so."""
+    classroom = tmp_path / "class"
+    students = ("alice", "bob", "carol", "dave", "mallory")
+    for name in students:
+        (classroom / name).mkdir(parents=True)
+        write_submission(classroom / name, NB01, {})
+    for other in ("02_stride", "03_downsampling"):
+        (classroom / "mallory" / f"{other}.ipynb").write_text("{}")
+    result = run_grader("grade", classroom, "--out", tmp_path / "out", "--quiet", "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    assert all(results(tmp_path / "out", s)["max_score"] == 15 for s in students)
+    assert "02_stride was handed in by too few students" in result.stdout

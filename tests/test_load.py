@@ -182,3 +182,26 @@ def test_names_from_the_package_itself_are_kept(submission):
     cell = next(c for c in program.cells if c.exercise == "conv2d")
     assert "from stridelab import Conv, as_pair, check" in cell.source
     assert "from stridelab import training" not in cell.source
+
+
+def test_a_folder_swapped_for_a_link_after_discovery_is_refused(tmp_path, root):
+    """The file opened must really be inside the student's folder, links resolved."""
+    from grader.discover import find_submissions
+
+    student = tmp_path / "class" / "mallory"
+    (student / "sub").mkdir(parents=True)
+    (student / "sub" / f"{NB01}.ipynb").write_text("{}")
+    submission = find_submissions([tmp_path / "class"], tmp_path / "ws").submissions[0]
+    (student / "sub" / f"{NB01}.ipynb").unlink()
+    (student / "sub").rmdir()
+    (student / "sub").symlink_to(root / "solutions")
+    inspected = inspect_notebook(submission.notebooks[0], submission.root)
+    assert "not inside its submission folder" in inspected.problem
+
+
+def test_grading_reads_the_bytes_that_were_inspected(tmp_path, submission):
+    path = submission("alice", NB01)
+    kept = inspect_notebook(path, path.parent, tmp_path / "private")
+    path.write_text("{}")  # changed after inspection
+    assert kept.readable != path and kept.readable.read_bytes() != b"{}"
+    assert oct(kept.readable.parent.stat().st_mode & 0o777) == "0o700"

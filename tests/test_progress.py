@@ -103,3 +103,12 @@ def test_the_notebook_cell_explains_instead_of_running(submission, monkeypatch):
     assert text.startswith("Could not check your progress: checking your progress runs the code")
     assert "progress(run_unsandboxed=True)" in text
     assert "WITHOUT a sandbox" in str(progress(folder, run_unsandboxed=True))
+
+
+def test_the_notebook_named_after_the_course_notebook_is_the_one_read(submission, fast_sandbox):
+    """A classmate's copy sorting first is not used silently instead of the learner's own."""
+    folder = submission("me", NB01).parent
+    submission("me", NB01, {"conv2d": FLIPPED}, name="00 shared solution")
+    progress = course_progress(folder, fast_sandbox)
+    assert statuses(progress)["conv2d"] == "passed"
+    assert progress.notes == (f"{NB01}: read {NB01}.ipynb (also found: 00 shared solution.ipynb)",)
