@@ -51,12 +51,13 @@ class ProcessSession:
     """A worker subprocess; ``request`` sends one request and returns its answer.
 
     ``command`` holds ``{requests}`` and ``{responses}`` where the worker's pipe descriptors
-    go; ``files`` are further descriptors the worker inherits (notebooks to read).
+    go; ``files`` are further descriptors the worker inherits (notebooks to read); ``user`` is
+    the ``(uid, gid)`` it runs as, if not this process's.
     """
 
     def __init__(self, command: Sequence[str], env: dict[str, str], cwd: str,
                  step_seconds: float, cpu_seconds: int, exit_code_is_signal: bool,
-                 files: Sequence[int] = ()) -> None:
+                 files: Sequence[int] = (), user: tuple[int, int] | None = None) -> None:
         self.step_seconds = step_seconds
         self.cpu_limit = cpu_seconds
         self.exit_code_is_signal = exit_code_is_signal
@@ -75,6 +76,7 @@ class ProcessSession:
                 [fds.get(part, part) for part in command], cwd=cwd, env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 pass_fds=(*ours, *files), start_new_session=True,
+                **({"user": user[0], "group": user[1], "extra_groups": []} if user else {}),
             )
         except BaseException:
             for fd in (self.to_worker, self.from_worker, self.info):

@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
         "gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
     bundle.add_argument("--out", type=Path, default=Path("gradescope-autograder.zip"),
                         metavar="ZIP", help="where to write the zip (default: %(default)s)")
+    bundle.add_argument("--notebook", action="append", default=[], metavar="NAME",
+                        help="the notebook(s) of this assignment (--notebook 02); an upload of "
+                        "another notebook is then reported, not graded. Default: every course "
+                        "notebook an upload holds")
 
     progress = commands.add_parser(
         "progress", help="a learner's progress: every exercise passed, failing or not started",
@@ -100,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "gradescope-run", help="inside Gradescope: grade ROOT/submission into ROOT/results")
     run.add_argument("root", type=Path, nargs="?", default=Path("/autograder"), metavar="ROOT")
+    checked = commands.add_parser(
+        "gradescope-check", help="inside Gradescope's setup.sh: say how student code will run")
+    checked.add_argument("root", type=Path, nargs="?", default=Path("/autograder"), metavar="ROOT")
     return parser
 
 
@@ -151,9 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "gradescope-bundle":
             from grader.gradescope import build_bundle
 
-            print(f"Wrote {terminal(build_bundle(args.out))}: upload it as the Gradescope "
-                  "autograder.")
+            path = build_bundle(args.out, args.notebook)
+            print(f"Wrote {terminal(path)}: upload it as the Gradescope autograder (choose "
+                  "the Ubuntu 24.04 base image).")
             return 0
+        if args.command == "gradescope-check":
+            from grader.gradescope import check_setup
+
+            return check_setup(args.root)
         if args.command == "gradescope-run":
             from grader.gradescope import run_in_gradescope
 

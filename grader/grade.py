@@ -167,7 +167,8 @@ def _select(files: Sequence[NotebookFile], plan: GradingPlan
             notes.append(f"{name} " + (file.problem or "is not one of the course's notebooks")
                          + "; it was not graded.")
         elif file.notebook not in graded:
-            continue
+            notes.append(f"{name} is {file.notebook}, which is not part of this assignment "
+                         f"({', '.join(plan.notebook_names)}); it was not graded.")
         elif file.notebook in chosen:
             notes.append(f"{name} is a second copy of {file.notebook}; only "
                          f"{chosen[file.notebook].path.name} was graded.")

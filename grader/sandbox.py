@@ -202,6 +202,23 @@ class _WorkerSession(Session):
         return self.process.cpu_seconds()
 
 
+WORKER_USER = "nobody"
+"""The account an unsandboxed worker runs as when the grader runs as root."""
+
+
+def _unprivileged_account() -> tuple[int, int] | None:
+    """``(uid, gid)`` of :data:`WORKER_USER` when this process is root, else ``None``."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    try:
+        import pwd
+
+        entry = pwd.getpwnam(WORKER_USER)
+    except (ImportError, KeyError):
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
 def _protect_this_process() -> None:
     """Make the grading process non-dumpable: a worker of the same user, capabilities
     dropped, cannot then read its memory (hidden cases, the seed) through ``/proc``."""
@@ -254,20 +271,62 @@ class ProcessSandbox(Sandbox):
         _protect_this_process()
         self._empty = tempfile.TemporaryDirectory(prefix="grader-worker-")
         """An empty folder the worker starts in; removed when the sandbox is."""
+        os.chmod(self._empty.name, 0o711)
         self._running: set[ProcessSession] = set()
         self._lock = threading.Lock()
         self._cancelled = False
+        self.user = _unprivileged_account() if type(self) is ProcessSandbox else None
+        """``(uid, gid)`` the worker runs as when the grader is root: it then cannot read the
+        grader's files (made root-only, as the Gradescope bundle does) or its memory."""
+        self._user_problem = ""
 
     @property
     def description(self) -> str:
         why = f" ({self.reason})" if self.reason else ""
+        if self.user is not None:
+            return (
+                f"NOT SANDBOXED{why}: student code ran as the unprivileged user {WORKER_USER}, "
+                "with CPU, memory and time limits and a filter forbidding writes, processes and "
+                "sockets; it could read files every user of the machine can read, but not the "
+                "grader's memory or files readable by root alone. Install bubblewrap (apt "
+                "install bubblewrap) to isolate submissions."
+            )
+        also = f" It could not run as the user {WORKER_USER}: {self._user_problem}." \
+            if self._user_problem else ""
         return (
             f"NOT SANDBOXED{why}: student code ran as a plain process with CPU, memory and "
             "time limits and (on Linux) a filter forbidding writes, processes and sockets, but "
             "it could read any file the grader can read — solutions, hidden tests and other "
-            "students' work included. Install bubblewrap (apt install bubblewrap) to isolate "
-            "submissions."
+            f"students' work included.{also} Install bubblewrap (apt install bubblewrap) to "
+            "isolate submissions."
         )
+
+    @cached_property
+    def _worker_files(self) -> Path:
+        """The worker's code and the helper modules graded code may use, readable by
+        :data:`WORKER_USER`: copied here, so the grader's own folder can stay root-only."""
+        holder = tempfile.TemporaryDirectory(prefix="grader-worker-files-")
+        self._holder = holder  # removed with the sandbox
+        base = Path(holder.name)
+        os.chmod(base, 0o711)
+        worker = base / "worker"
+        (worker / "stridelab").mkdir(parents=True)
+        grader_dir = Path(__file__).resolve().parent
+        package = Path(stridelab.__file__).resolve().parent
+        for name in WORKER_FILES:
+            shutil.copyfile(grader_dir / name, worker / name)
+        for module in HELPERS_IN_SANDBOX:
+            name = "__init__" if module == "stridelab" else module.split(".", 1)[1]
+            shutil.copyfile(package / f"{name}.py", worker / "stridelab" / f"{name}.py")
+        mpl = base / "matplotlib"
+        mpl.mkdir()
+        for font_list in sorted(self._mpl_cache.glob("fontlist-*.json")) if self._mpl_cache else ():
+            shutil.copyfile(font_list, mpl / font_list.name)
+        for path in (worker, worker / "stridelab", mpl, *worker.rglob("*"), *mpl.iterdir()):
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        if self.user is not None:
+            os.chown(mpl, *self.user)  # matplotlib wants a folder it may write (the filter says no)
+        return base
 
     @cached_property
     def _mpl_cache(self) -> Path | None:
@@ -294,12 +353,13 @@ class ProcessSandbox(Sandbox):
                 self.limits.as_worker_argument(), "--seccomp"]
 
     def _start(self, command: list[str], env: dict[str, str], deadline: float,
-               files: Sequence[int], exit_code_is_signal: bool) -> Session:
+               files: Sequence[int], exit_code_is_signal: bool,
+               user: tuple[int, int] | None = None) -> Session:
         with self._lock:
             if self._cancelled:
                 raise failure("crash", "was not run: grading was interrupted")
             process = ProcessSession(command, env, self._empty.name, self.limits.step_seconds,
-                                     self.limits.cpu_seconds, exit_code_is_signal, files)
+                                     self.limits.cpu_seconds, exit_code_is_signal, files, user)
             self._running.add(process)
         try:
             process.greet(deadline)
@@ -325,6 +385,19 @@ class ProcessSandbox(Sandbox):
 
     def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
         home = self._empty.name
+        if self.user is not None:
+            base = self._worker_files
+            command = self._worker_command(str(base / "worker"))
+            env = self._environment(home, str(base / "matplotlib"))
+            try:
+                return self._start(command, env, deadline, files, False, self.user)
+            except (WorkerFailure, OSError) as error:
+                if self._cancelled:
+                    raise
+                # Python itself is not readable by that user (it lives in root's home, say):
+                # run as this user, and say so in every result.
+                self._user_problem = f"{error} (is Python readable by every user?)"
+                self.user = None
         mpl = str(self._mpl_cache or home)
         worker_dir = str(Path(__file__).resolve().parent)
         return self._start(self._worker_command(worker_dir), self._environment(home, mpl),
