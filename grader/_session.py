@@ -62,6 +62,7 @@ class ProcessSession:
         self.cpu_limit = cpu_seconds
         self.exit_code_is_signal = exit_code_is_signal
         self.timed_out = False
+        self.hung_up = False
         self.closed = False
         self.seccomp = "off: not reported"
         """The worker's own report, sent before any student code ran: is its filter on?"""
@@ -137,9 +138,22 @@ class ProcessSession:
         except (OSError, ValueError, IndexError):
             return None
 
+    def _ended(self) -> None:
+        """The worker closed its end of a pipe: give it a moment to exit, then kill it — a
+        worker that closes its pipes and sleeps must not hold up the run."""
+        try:
+            self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.process.wait()
+            self.hung_up = True
+
     def _reason(self) -> WorkerFailure:
         """Why the worker is gone, from how it ended."""
         self.close()
+        if self.hung_up:
+            return failure("crash", "closed the grader's connection to the worker and did not "
+                           "end: does the code close file descriptors?")
         if self.timed_out:
             return failure("limit", f"did not finish within {self.step_seconds:g} s of "
                            "wall-clock time (an infinite loop, or much too slow?)")
@@ -167,7 +181,7 @@ class ProcessSession:
                 raise self._reason()
             chunk = os.read(self.from_worker, 1 << 20)
             if not chunk:
-                self.process.wait()
+                self._ended()
                 raise self._reason()
             start = len(self.buffer)
             self.buffer += chunk
@@ -200,7 +214,7 @@ class ProcessSession:
                 try:
                     view = view[os.write(self.to_worker, view):]
                 except BrokenPipeError:
-                    self.process.wait()
+                    self._ended()
                     raise self._reason() from None
 
     def request(self, message: dict[str, Any], deadline: float, max_bytes: int) -> dict[str, Any]:

@@ -163,12 +163,12 @@ def _walk_notebooks(folder: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
             if seen > MAX_ENTRIES:
                 skipped.append(f"the folder holds more than {MAX_ENTRIES:,} files; the rest "
                                "were not looked at")
-                return tuple(sorted(found)), tuple(skipped)
+                return tuple(sorted(found)[:MAX_NOTEBOOKS]), _summary(skipped)
             relative = Path(entry.path).relative_to(folder)
             if entry.is_symlink():
                 if entry.name.endswith(".ipynb") or entry.is_dir():
-                    skipped.append(f"{relative} is a symbolic link; links are not followed — "
-                                   "submit the file itself")
+                    skipped.append(f"{clean(relative, 200)} is a symbolic link; links are not "
+                                   "followed — submit the file itself")
             elif entry.is_dir(follow_symlinks=False):
                 if depth < MAX_DEPTH:
                     pending.append((Path(entry.path), depth + 1))
@@ -179,7 +179,7 @@ def _walk_notebooks(folder: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
         skipped.append(f"{len(found)} notebooks were found; only the first {MAX_NOTEBOOKS} "
                        "were taken")
         found = found[:MAX_NOTEBOOKS]
-    return tuple(found), tuple(skipped)
+    return tuple(found), _summary(skipped)
 
 
 def _student(name: str, folder: Path) -> Submission:
@@ -264,13 +264,19 @@ def _safe_extract(archive: Path, target: Path) -> list[str]:
                 extracted += 1
                 budget = min(MAX_NOTEBOOK_BYTES, MAX_ZIP_BYTES - written)
                 destination = target.joinpath(*name.parts)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with bundle.open(member) as source, open(destination, "xb") as sink:
-                    copied = _copy_at_most(source, sink, budget)
+                try:
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    with bundle.open(member) as source, open(destination, "xb") as sink:
+                        copied = _copy_at_most(source, sink, budget)
+                except OSError as error:  # a name too long, a duplicate: this member only
+                    skipped.append(f"{clean(member.filename, 200)} could not be extracted "
+                                   f"({error.strerror or error})")
+                    continue
                 written += copied
                 if copied > budget:
                     destination.unlink()
-                    skipped.append(f"{member.filename} is larger than the grader accepts")
+                    skipped.append(f"{clean(member.filename, 200)} is larger than the grader "
+                                   "accepts")
     except UsageError:
         raise
     except Exception as error:  # noqa: BLE001 - a broken zip (zlib.error, LZMAError …) is the

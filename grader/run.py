@@ -35,8 +35,8 @@ SMALL_ANSWER = 64 * 2**10
 """Bytes allowed for an answer that carries no value: a cell's result, an error report."""
 LOAD_ANSWER = 8 * 2**20
 """Bytes allowed for a notebook's program (the reader keeps at most 2 M characters)."""
-SPEED_REPEATS = 3
-"""Calls per case of a speed test; the least CPU time counts (caches warm, no hiccups)."""
+WORKER_ANSWER_BYTES = 32 * 2**20
+"""The same for every call: larger values are summarised by the worker instead of sent."""
 
 
 @dataclass(frozen=True)
@@ -252,14 +252,13 @@ def _call_exercise(worker: _Worker, namespace: str, exercise: str,
     results = []
     for test in tests:
         case_verdicts: list[Verdict] = []
-        seconds = 0.0
+        seconds: list[float] = []
         for case in test.cases:
             if stopped is not None:
                 outcome = Outcome(error=stopped)
             else:
-                outcome, failure = _call(worker, namespace, exercise, case,
-                                         SPEED_REPEATS if test.speed is not None else 1)
-                seconds += outcome.seconds
+                outcome, failure = _call(worker, namespace, exercise, case)
+                seconds.append(outcome.seconds)
                 if failure is not None:
                     stopped = ErrorInfo(failure.type, "was skipped: an earlier case "
                                         + failure.message, kind="not_run")
@@ -269,7 +268,8 @@ def _call_exercise(worker: _Worker, namespace: str, exercise: str,
                 elif outcome.error is not None and outcome.error.type == "NameError":
                     outcome = _explain_name_error(outcome)
             case_verdicts.append(judge_safely(case, outcome))
-        results.append((test.name, score_test(test, case_verdicts, seconds)))
+        total = test.speed.total(seconds) if test.speed and seconds else sum(seconds)
+        results.append((test.name, score_test(test, case_verdicts, total)))
     return results
 
 
@@ -282,25 +282,19 @@ def _explain_name_error(outcome: Outcome) -> Outcome:
                    seconds=outcome.seconds)
 
 
-def _call(worker: _Worker, namespace: str, exercise: str, case: Expectation,
-          repeats: int = 1) -> tuple[Outcome, ErrorInfo | None]:
-    """Call the learner's function on ``case``: the outcome of the first call with the least
-    CPU time of ``repeats`` calls, and the failure if the worker died."""
+def _call(worker: _Worker, namespace: str, exercise: str,
+          case: Expectation) -> tuple[Outcome, ErrorInfo | None]:
+    """One call of the learner's function: its outcome (with the worker's CPU seconds), and
+    the failure if the worker died."""
     limit = answer_limit(case.expected)
+    # The worker is told one cap for every case (not this case's, which would tell it the
+    # expected answer's size): an honest oversized answer comes back as a short summary.
     message = {"op": "call", "namespace": namespace, "function": exercise,
                "args": [encode(a) for a in case.args],
                "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
-               "max_bytes": (limit - SMALL_ANSWER) // 2}
-    first: Outcome | None = None
-    best = float("inf")
-    for _ in range(repeats):
-        try:
-            answer, seconds = worker.timed_request(message, limit)
-        except WorkerFailure as failure:
-            return Outcome(error=failure.info), failure.info
-        best = min(best, seconds)
-        first = first or _outcome(answer, seconds)
-        if first.error is not None:
-            break
-    assert first is not None
-    return Outcome(first.value, first.error, best), None
+               "max_bytes": WORKER_ANSWER_BYTES}
+    try:
+        answer, seconds = worker.timed_request(message, limit)
+    except WorkerFailure as failure:
+        return Outcome(error=failure.info), failure.info
+    return _outcome(answer, seconds), None

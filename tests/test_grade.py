@@ -332,3 +332,54 @@ def test_one_student_cannot_add_notebooks_to_the_assignment(tmp_path):
     assert result.returncode == 0, result.stderr
     assert all(results(tmp_path / "out", s)["max_score"] == 15 for s in students)
     assert "02_stride was handed in by too few students" in result.stdout
+
+
+def test_a_cache_of_earlier_answers_does_not_pass_the_speed_test(submission, fast_sandbox):
+    """Each shape is timed on several draws of fresh values, so a slow function that repeats
+    its last answer for the same shape gains nothing."""
+    from grader.discover import Submission
+    from grader.grade import GradingPlan, grade_submission
+    from tests.conv_variants import POSITION_LOOPS
+
+    loop = POSITION_LOOPS["a loop over output positions, vectorised over batch and filters"]
+    memo = loop.replace("def conv2d_fast(", "def _slow(") + (
+        "\n_seen = {}\n"
+        "def conv2d_fast(x, w, b=None, stride=1, padding=0):\n"
+        "    key = (x.shape, w.shape, str(stride), str(padding))\n"
+        "    if key not in _seen:\n"
+        "        _seen[key] = _slow(x, w, b, stride, padding)\n"
+        "    return _seen[key]\n")
+    plan = GradingPlan.create(11, ["05_efficiency"], fast_sandbox)
+    path = submission("mallory", "05_efficiency", {"conv2d_fast": memo})
+    result = grade_submission(Submission("mallory", (path,), path.parent), plan, 120)
+    speed = next(v for e in result.exercises for v in e.verdicts
+                 if e.name == "conv2d_fast" and v.test.speed is not None)
+    assert speed.score == 0
+
+
+def test_the_worker_is_not_told_the_size_of_the_expected_answer(submission):
+    """Every call carries the same answer cap, whatever the case expects (a value, or an
+    exception): a function reading its caller's frame learns nothing from it."""
+    from grader.discover import Submission
+    from grader.grade import GradingPlan, grade_submission
+    from grader.sandbox import InProcessSandbox, Limits
+
+    caps = set()
+
+    class Recording(InProcessSandbox):
+        def open(self, deadline, files=()):
+            session = super().open(deadline, files)
+            original = session.request
+
+            def request(message, deadline, max_bytes):
+                if message.get("op") == "call":
+                    caps.add(message.get("max_bytes"))
+                return original(message, deadline, max_bytes)
+
+            session.request = request
+            return session
+
+    path = submission("alice", "02_stride")
+    grade_submission(Submission("alice", (path,), path.parent),
+                     GradingPlan.create(3, ["02_stride"], Recording(Limits())), 120)
+    assert len(caps) == 1

@@ -191,6 +191,15 @@ def test_printing_100_megabytes_goes_nowhere(session):
     assert run(session, "print('x' * 100_000_000)") == {"ok": True}
 
 
+def test_a_worker_that_closes_its_pipe_and_sleeps_costs_a_second(session):
+    """It neither answers nor exits: the grader must not wait for it."""
+    started = time.monotonic()
+    with pytest.raises(WorkerFailure, match="closed the grader's connection"):
+        run(session, "import os, sys, time\nos.close(int(sys.argv[2]))  # the answer pipe\n"
+                     "time.sleep(1000)")
+    assert time.monotonic() - started < 5
+
+
 def test_an_answer_larger_than_its_case_allows_kills_the_worker(session):
     run(session, "import numpy as np\ndef big():\n    return np.zeros(10**6)\n")
     with pytest.raises(WorkerFailure, match="more data than the grader accepts"):
@@ -259,8 +268,12 @@ def test_cancel_kills_running_workers_at_once(bubblewrap):
 
 
 def test_fallback_says_what_it_does_not_isolate():
-    description = ProcessSandbox(reason="bubblewrap (bwrap) is not installed").description
+    sandbox = ProcessSandbox(reason="bubblewrap (bwrap) is not installed")
+    sandbox.user = None
+    description = sandbox.description
     assert "NOT SANDBOXED" in description and "could read any file the grader can read" in description
     assert "bubblewrap (bwrap) is not installed" in description
+    sandbox.user = (65534, 65534)
+    assert "ran as the unprivileged user nobody" in sandbox.description
     assert "no isolation" in InProcessSandbox().description
     assert BubblewrapSandbox.isolated and not ProcessSandbox.isolated
