@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from itertools import groupby
@@ -27,6 +28,7 @@ from typing import Any
 from grader._text import clean, csv_cell, markdown_code_block, markdown_code_span, markdown_text
 from grader.errors import OutputError
 from grader.results import ExerciseResult, StudentResult
+from stridelab.judging import TestVerdict
 
 __all__ = ["read_results", "results_json", "feedback_markdown", "write_gradebook",
            "write_student", "write_text_atomically"]
@@ -148,19 +150,40 @@ def _seed_sentence(result: StudentResult) -> str:
 
 
 def _exercise_lines(exercise: ExerciseResult) -> list[str]:
-    """One exercise's tests, failures explained; a hint already shown reads "as above"."""
+    """One exercise's tests, failures explained once: a test failing the same way as the one
+    before says so in a line, and a hint already shown reads "as above"."""
     lines = ["", f"### {markdown_code_span(exercise.name)} — {_fmt(exercise.score)} / "
              f"{_fmt(exercise.max_score)}", ""]
+    if exercise.not_graded:
+        return lines + [f"Not graded: {markdown_text(exercise.not_graded.removeprefix('was not graded: '))}", ""]
     seen: set[str] = set()
+    previous = ""
     for verdict in exercise.verdicts:
         mark = "✓" if verdict.passed else "✗"
-        lines.append(f"- {mark} {markdown_text(verdict.test.title)} ({_fmt(verdict.score)}/"
-                     f"{_fmt(verdict.test.points)})")
-        if not verdict.passed:
-            feedback = verdict.feedback(show_hint=verdict.hint not in seen)
-            lines += ["", *markdown_code_block(feedback, indent="  "), ""]
-            seen.add(verdict.hint)
+        line = (f"- {mark} {markdown_text(verdict.test.title)} ({_fmt(verdict.score)}/"
+                f"{_fmt(verdict.test.points)})")
+        if verdict.passed:
+            lines.append(line)
+            continue
+        failure = _failure_key(verdict)
+        if failure and failure == previous:
+            lines.append(f"{line} — the same failure as above")
+            continue
+        previous = failure
+        feedback = verdict.feedback(show_hint=verdict.hint not in seen)
+        lines += [line, "", *markdown_code_block(feedback, indent="  "), ""]
+        seen.add(verdict.hint)
     return lines
+
+
+def _failure_key(verdict: TestVerdict) -> str:
+    """What went wrong in a test, without the call it went wrong on."""
+    message = verdict.failures[0][1].message if verdict.failures else ""
+    for separator in (" → ", " raised "):
+        if separator in message:
+            what = message.split(separator, 1)[1].removeprefix("was skipped: an earlier case ")
+            return re.sub(r"\d+", "#", what)  # sizes and indices differ from case to case
+    return ""
 
 
 def write_student(out: Path, result: StudentResult) -> None:

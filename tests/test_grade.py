@@ -383,3 +383,24 @@ def test_the_worker_is_not_told_the_size_of_the_expected_answer(submission):
     grade_submission(Submission("alice", (path,), path.parent),
                      GradingPlan.create(3, ["02_stride"], Recording(Limits())), 120)
     assert len(caps) == 1
+
+
+def test_output_files_follow_the_umask_and_a_file_is_not_an_output_folder(tmp_path):
+    import os
+    import stat
+
+    classroom = tmp_path / "class" / "alice"
+    classroom.mkdir(parents=True)
+    write_submission(classroom, NB01, {})
+    previous = os.umask(0o022)  # the grader runs with the instructor's umask
+    try:
+        result = run_grader("grade", classroom.parent, "--out", tmp_path / "out", "--quiet")
+    finally:
+        os.umask(previous)
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "out" / "gradebook.csv", tmp_path / "out" / "alice" / "results.json"):
+        assert stat.S_IMODE(os.stat(path).st_mode) & 0o044 == 0o044  # umask 022: group, others read
+    (tmp_path / "a-file").write_text("x")
+    result = run_grader("grade", classroom.parent, "--out", tmp_path / "a-file", "--quiet")
+    assert result.returncode == 2 and "is a file, not a folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -135,3 +135,17 @@ def test_gradebook_cells_never_start_a_formula(tmp_path):
     formula = ("=", "+", "-", "@", "＝", "＋", "－", "＠")
     assert not [cell for cell in cells if cell.lstrip().startswith(formula)]
     assert "\t" not in "".join(cells) and ["honest", "0", "0", "0", "4"] in rows
+
+
+def test_one_reason_per_exercise_not_one_per_test(submission, fast_sandbox, tmp_path):
+    """An exercise not graded says why once; tests failing the same way say "as above"."""
+    text = feedback_markdown(graded(submission, fast_sandbox, tmp_path, {
+        "conv1d": "def conv1d(x, w):\n    return x[100]\n"}))
+    conv1d = text.split("### `conv1d`")[1].split("###")[0]
+    assert conv1d.count("raised IndexError") == 1
+    assert conv1d.count("the same failure as above") == 3
+    path = submission("bob", NB01, delete=("window_dot",))
+    plan = GradingPlan.create(9, [NB01], fast_sandbox)
+    bob = feedback_markdown(grade_submission(Submission("bob", (path,), path.parent), plan, 120))
+    window_dot = bob.split("### `window_dot`")[1].split("###")[0]
+    assert window_dot.count("no cell defines window_dot") == 1 and "✗" not in window_dot
