@@ -110,7 +110,7 @@ def _exercise_cells(cells: list[dict[str, Any]], exercises: Sequence[str]
         by_id = [i for i, c in enumerate(cells) if _nbgrader(c).get("grade_id") == name]
         by_def = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"
                   and not _is_check_cell(c) and f"def {name}" in _source(c)
-                  and _defines(_source(c), name)]
+                  and len(_source(c)) <= MAX_CELL_CHARS and _defines(_source(c), name)]
         index = (by_id or by_def or [None])[0]
         if index is None or cells[index].get("cell_type") != "code":
             problems[name] = (f"no cell defines {name}: the exercise cell may have been deleted, "

@@ -127,16 +127,6 @@ def _really_inside(fd: int, path: Path, folder: Path) -> bool:
     return actual == base or actual.startswith(base.rstrip(os.sep) + os.sep)
 
 
-def _read_all(fd: int) -> bytes:
-    chunks, size = [], 0
-    while chunk := os.read(fd, 1 << 20):
-        size += len(chunk)
-        if size > MAX_NOTEBOOK_BYTES:
-            raise NotebookError(f"is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def identify_notebook(path: Path, grade_ids: set[str]) -> str | None:
     """Which course notebook this is: by its exercises' grade ids, else by its file name."""
     scores = {
@@ -162,32 +152,65 @@ def inspect_notebook(path: Path, within: Path | None = None,
     """Read ``path`` once, safely: which course notebook it is and its digest. Never raises.
 
     ``within``: the folder it must really be in. ``keep_in``: a private folder of the
-    grader's to keep a copy of the bytes read in, which grading then reads.
+    grader's to keep a copy of the bytes read in, which grading then reads. Read in chunks:
+    the grader's memory does not grow with the notebook.
     """
+    copy: Path | None = None
     try:
         fd = open_notebook(path, within)
         try:
-            data = _read_all(fd)
+            digest, grade_ids, copy = _scan(fd, keep_in)
         finally:
             os.close(fd)
-        copy = _keep(data, keep_in) if keep_in is not None else None
     except NotebookError as error:
+        _discard(copy)
         return NotebookFile(path, identify_notebook(path, set()), problem=str(error))
     except OSError as error:
+        _discard(copy)
         return NotebookFile(path, identify_notebook(path, set()),
                             problem=f"cannot be read ({error.strerror or error})")
-    grade_ids = {m.decode() for m in GRADE_ID.findall(data)}
-    return NotebookFile(path, identify_notebook(path, grade_ids),
-                        hashlib.sha256(data).hexdigest(), copy=copy)
+    return NotebookFile(path, identify_notebook(path, grade_ids), digest, copy=copy)
 
 
-def _keep(data: bytes, folder: Path) -> Path:
-    """``data`` in a new file of the grader's own in ``folder``."""
+def _scan(fd: int, keep_in: Path | None) -> tuple[str, set[str], Path | None]:
+    """Digest, grade ids and (with ``keep_in``) a private copy of the file open on ``fd``."""
+    digest = hashlib.sha256()
+    grade_ids: set[str] = set()
+    size, tail = 0, b""
+    sink, copy = _new_copy(keep_in) if keep_in is not None else (None, None)
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > MAX_NOTEBOOK_BYTES:
+                raise NotebookError(f"is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
+            digest.update(chunk)
+            window = tail + chunk  # a grade id may straddle two chunks
+            grade_ids.update(m.decode() for m in GRADE_ID.findall(window))
+            tail = window[-200:]
+            if sink is not None:
+                sink.write(chunk)
+    except BaseException:
+        if sink is not None:
+            sink.close()
+        _discard(copy)
+        raise
+    if sink is not None:
+        sink.close()
+    return digest.hexdigest(), grade_ids, copy
+
+
+def _new_copy(folder: Path) -> tuple[Any, Path]:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(suffix=".ipynb", dir=folder)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-    return Path(name)
+    return os.fdopen(fd, "wb"), Path(name)
+
+
+def _discard(copy: Path | None) -> None:
+    if copy is not None:
+        try:
+            copy.unlink()
+        except OSError:
+            pass
 
 
 @cache
