@@ -34,7 +34,8 @@ from grader.report import RESULTS, write_gradebook, write_student, write_text_at
 from grader.results import ExerciseResult, StudentResult
 from grader.run import run_submission
 from grader.sandbox import Limits, Sandbox, choose_sandbox
-from stridelab.judging import ErrorInfo, GradedTest, Outcome, TestVerdict, Verdict, judge_test
+from stridelab.judging import (ErrorInfo, GradedTest, Outcome, TestVerdict, Verdict, judge_test,
+                               name_mistakes)
 
 __all__ = ["GradingOptions", "GradingPlan", "RunSummary", "grade", "grade_submission"]
 
@@ -248,6 +249,7 @@ def _exercise_results(plan: GradingPlan, case_seed: int, chosen: Mapping[str, No
                 why = reason or _problem("was not run")
                 verdict = judge_test(test, [Outcome(error=why)] * len(test.cases))
             judged.append(verdict)
+        judged = name_mistakes(judged)
         if plan.hidden:
             judged = _public_points_need_a_hidden_pass(exercise.name, judged)
         results.append(ExerciseResult(exercise.name, exercise.notebook, tuple(judged),

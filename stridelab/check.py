@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from stridelab.graded_code import WHAT_GRADING_RUNS, missing_when_graded
-from stridelab.judging import ErrorInfo, Outcome, TestVerdict, judge_test, verdict_lines
+from stridelab.judging import (ErrorInfo, Outcome, TestVerdict, judge_test, name_mistakes,
+                               verdict_lines)
 from stridelab.public import public_tests
 
 __all__ = ["CheckReport", "check", "run_public_tests"]
@@ -34,7 +35,7 @@ def run_public_tests(name: str, function: Callable[..., Any]) -> list[TestVerdic
     for test in public_tests(name):
         outcomes = [_call(function, case.args, dict(case.kwargs)) for case in test.cases]
         verdicts.append(judge_test(test, outcomes))
-    return verdicts
+    return name_mistakes(verdicts)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import sys
 import sysconfig
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ __all__ = [
     "judge",
     "judge_safely",
     "judge_test",
+    "name_mistakes",
     "score_test",
     "verdict_lines",
 ]
@@ -169,6 +170,14 @@ class Verdict:
     not_implemented: bool = False
     show_inputs: bool = True
     """False when the inputs do not help: the case was never run."""
+    matches: frozenset[str] = frozenset()
+    """A failed case: the known mistakes that give exactly this answer (or exception)."""
+    rules_out: frozenset[str] = frozenset()
+    """A passed case: the known mistakes that would have got it wrong."""
+    generic: str = ""
+    """A hint from the answer's form alone (no return, swapped axes, a float for an int)."""
+    comparable: bool = False
+    """A failed case that ran and returned or raised: evidence about which mistake was made."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +187,8 @@ class TestVerdict:
     test: GradedTest
     score: float
     failures: tuple[tuple[Expectation, Verdict], ...] = field(default_factory=tuple)
+    rules_out: frozenset[str] = frozenset()
+    """Known mistakes the cases passed rule out (see :func:`name_mistakes`)."""
 
     @property
     def passed(self) -> bool:
@@ -328,11 +339,42 @@ def _generic_hint(expected: Any, got: Any) -> str:
     return ""
 
 
-def _mistake_hint(expectation: Expectation, got: Any) -> str:
+def _matching_mistakes(expectation: Expectation, got: Any) -> frozenset[str]:
+    """The known mistakes whose output on this case is ``got``."""
+    found = set()
     for mistake in expectation.mistakes:
-        if not isinstance(mistake.output, Raises) and compare(mistake.output, got) is None:
-            return f"{mistake.name} — {mistake.hint}"
-    return _generic_hint(expectation.expected, got)
+        if isinstance(mistake.output, Raises):
+            continue
+        try:
+            if compare(mistake.output, got) is None:
+                found.add(mistake.name)
+        except Exception:  # noqa: BLE001 - an untrusted value the comparison cannot handle
+            continue
+    return frozenset(found)
+
+
+def _raising_mistakes(expectation: Expectation, error: ErrorInfo) -> frozenset[str]:
+    return frozenset(m.name for m in expectation.mistakes if isinstance(m.output, Raises)
+                     and m.output.exception in (error.type, *error.bases))
+
+
+def _wrong(expectation: Expectation, message: str, matches: frozenset[str],
+           generic: str = "") -> Verdict:
+    """A failed case, its hint decided as for an exercise of this one case."""
+    hints = {m.name: m.hint for m in expectation.mistakes}
+    return Verdict(False, message, _hint_for(matches, hints, generic), matches=matches,
+                   generic=generic, comparable=True)
+
+
+def _hint_for(candidates: frozenset[str] | set[str], hints: Mapping[str, str], generic: str) -> str:
+    """One mistake that explains everything is named; a few are listed; else the generic hint."""
+    if len(candidates) == 1:
+        name = next(iter(candidates))
+        return f"{name} — {hints.get(name, '')}"
+    if 1 < len(candidates) <= 3:
+        return ("your answers match more than one known mistake: " + "; ".join(
+            f"{name} ({hints.get(name, '')})" for name in sorted(candidates)))
+    return generic
 
 
 def _error_message(call: str, error: ErrorInfo) -> str:
@@ -348,34 +390,81 @@ def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
     error = outcome.error
     if error is not None and error.type == "NotImplementedError":
         return Verdict(False, f"{call} → not implemented yet", not_implemented=True)
+    right = Verdict(True, rules_out=frozenset(m.name for m in expectation.mistakes))
+    got = outcome.value
     if isinstance(expected, Raises):
         if error is not None and expected.exception in (error.type, *error.bases):
-            return Verdict(True)
+            return right
         if error is not None and error.kind != "exception":
             return Verdict(False, _error_message(call, error),
                            show_inputs=error.kind != "not_run")
         if error is not None:
-            return Verdict(False, f"{call} should raise {expected.exception}, but "
-                           + _error_message("it", error).removeprefix("it "))
-        return Verdict(False, f"{call} should raise {expected.exception}, but it returned "
-                       f"{_short(outcome.value)}", _mistake_hint(expectation, outcome.value))
+            return _wrong(expectation, f"{call} should raise {expected.exception}, but "
+                          + _error_message("it", error).removeprefix("it "),
+                          _raising_mistakes(expectation, error))
+        return _wrong(expectation, f"{call} should raise {expected.exception}, but it returned "
+                      f"{_short(got)}", _matching_mistakes(expectation, got),
+                      _generic_hint(expected, got))
     if error is not None:
-        hint = next((f"{m.name} — {m.hint}" for m in expectation.mistakes
-                     if isinstance(m.output, Raises) and m.output.exception in (error.type, *error.bases)), "")
-        return Verdict(False, _error_message(call, error), hint,
-                       show_inputs=error.kind != "not_run")
+        if error.kind != "exception":
+            return Verdict(False, _error_message(call, error), show_inputs=error.kind != "not_run")
+        return _wrong(expectation, _error_message(call, error),
+                      _raising_mistakes(expectation, error))
     names = expectation.returns
-    if names and isinstance(expected, tuple) and isinstance(outcome.value, (tuple, list)) \
-            and len(outcome.value) == len(expected):
-        for name, want, have in zip(names, expected, outcome.value):
+    if names and isinstance(expected, tuple) and isinstance(got, (tuple, list)) \
+            and len(got) == len(expected):
+        for name, want, have in zip(names, expected, got):
             problem = compare(want, have, f"{name}: ")
             if problem:
-                return Verdict(False, f"{call} → {problem}", _mistake_hint(expectation, outcome.value))
-        return Verdict(True)
-    problem = compare(expected, outcome.value)
+                return _wrong(expectation, f"{call} → {problem}",
+                              _matching_mistakes(expectation, got), _generic_hint(expected, got))
+        return right
+    problem = compare(expected, got)
     if problem is None:
-        return Verdict(True)
-    return Verdict(False, f"{call} → {problem}", _mistake_hint(expectation, outcome.value))
+        return right
+    return _wrong(expectation, f"{call} → {problem}", _matching_mistakes(expectation, got),
+                  _generic_hint(expected, got))
+
+
+def name_mistakes(verdicts: Sequence[TestVerdict]) -> list[TestVerdict]:
+    """Hints for one exercise's tests, decided from all its cases at once.
+
+    A known mistake is named only when it gives exactly the learner's answer on every case
+    they got wrong (leaving out cases that timed out or crashed, which say nothing) and would
+    have got wrong a case they got right; when two or three do, they are listed; otherwise
+    the hint comes from the answer's form alone. So a coincidence on one case never becomes a
+    diagnosis.
+    """
+    wrong = [v for test in verdicts for _, v in test.failures if v.comparable]
+    if not wrong:
+        return list(verdicts)
+    ruled_out = set().union(*(test.rules_out for test in verdicts))
+    hints = {m.name: m.hint for test in verdicts for case in test.test.cases for m in case.mistakes}
+    candidates = set.intersection(*(set(v.matches) for v in wrong)) - ruled_out
+    if candidates:
+        named = {id(v): _hint_for(candidates, hints, v.generic) for v in wrong}
+    else:
+        named = _two_mistakes(wrong, ruled_out, hints)
+    return [replace(test, failures=tuple(
+        (case, replace(v, hint=named.get(id(v), v.generic)) if v.comparable else v)
+        for case, v in test.failures)) for test in verdicts]
+
+
+def _two_mistakes(wrong: Sequence[Verdict], ruled_out: set[str],
+                  hints: Mapping[str, str]) -> dict[int, str]:
+    """When exactly one pair of known mistakes, neither ruled out, explains every wrong case
+    between them (two bugs at once), each case is told the one that explains it."""
+    possible = sorted(set().union(*(v.matches for v in wrong)) - ruled_out)
+    pairs = [(a, b) for i, a in enumerate(possible) for b in possible[i + 1:]
+             if all(a in v.matches or b in v.matches for v in wrong)
+             and any(a in v.matches and b not in v.matches for v in wrong)
+             and any(b in v.matches and a not in v.matches for v in wrong)]
+    if len(pairs) != 1:
+        return {}
+    a, b = pairs[0]
+    both = f"two known mistakes explain your answers between them: {a}; {b}"
+    return {id(v): f"{both}. Here: {a if a in v.matches else b} — "
+                   f"{hints.get(a if a in v.matches else b, '')}" for v in wrong}
 
 
 def judge_safely(expectation: Expectation, outcome: Outcome) -> Verdict:
@@ -405,6 +494,7 @@ def score_test(test: GradedTest, verdicts: Sequence[Verdict], seconds: float = 0
     failures = [(expectation, verdict) for expectation, verdict in zip(test.cases, verdicts,
                                                                       strict=True)
                 if not verdict.passed]
+    rules_out = frozenset().union(*(v.rules_out for v in verdicts if v.passed))
     if not failures and test.speed is not None and test.cases:
         speedup = test.speed.baseline_seconds / max(seconds, 1e-9)
         if speedup < test.speed.min_speedup:
@@ -413,7 +503,7 @@ def score_test(test: GradedTest, verdicts: Sequence[Verdict], seconds: float = 0
                        f"{test.speed.baseline} {test.speed.baseline_seconds * 1e3:.3g} ms — "
                        f"{speedup:.1f}× less; this test needs {test.speed.min_speedup:g}×")
             failures.append((test.cases[0], Verdict(False, message, test.speed.hint)))
-    return TestVerdict(test, 0.0 if failures else float(test.points), tuple(failures))
+    return TestVerdict(test, 0.0 if failures else float(test.points), tuple(failures), rules_out)
 
 
 def judge_test(test: GradedTest, outcomes: Sequence[Outcome]) -> TestVerdict:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from grader.exercises import all_exercises, exercise
-from stridelab.judging import ErrorInfo, Outcome, judge_test
+from stridelab.judging import ErrorInfo, Outcome, judge_test, name_mistakes
 
 EXERCISES = all_exercises()
 MISTAKES = [(e, m) for e in EXERCISES for m in e.mistakes]
@@ -55,11 +55,15 @@ def test_the_reference_passes_every_test(ex):
 
 @pytest.mark.parametrize("ex, mistake", MISTAKES, ids=lambda x: getattr(x, "name", ""))
 def test_every_known_mistake_loses_points_and_is_named(ex, mistake):
-    verdicts = [judge_test(t, outcomes_of(mistake.implementation, t)) for t in ex.tests(seed=4)]
+    """Each known mistake, made alone, is named — and nothing else is."""
+    verdicts = name_mistakes([judge_test(t, outcomes_of(mistake.implementation, t))
+                              for t in ex.tests(seed=4)])
     assert sum(v.score for v in verdicts) < ex.points, f"{mistake.name} scores full marks"
-    hints = [verdict.hint for v in verdicts for _, verdict in v.failures]
+    hints = {verdict.hint for v in verdicts for _, verdict in v.failures if verdict.comparable}
+    others = {m.name for m in ex.mistakes} - {mistake.name}
     assert any(h.startswith(mistake.name) for h in hints), \
-        f"{mistake.name} is never recognised; hints were {set(hints)}"
+        f"{mistake.name} is never recognised; hints were {hints}"
+    assert not any(h.startswith(name) for h in hints for name in others), hints
 
 
 # --- notebook 01, against independent implementations ---------------------------------

@@ -161,11 +161,11 @@ def test_conv2d_strided_is_dense_convolution_of_the_padded_input_subsampled(
 
 STRIDE_LEFT_OUT = '''
 def conv2d_strided(x, w, stride=1, padding=0):
-    s = stride if isinstance(stride, int) else stride[0]
-    p = padding if isinstance(padding, int) else padding[0]
-    xp = np.pad(x, p)
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    xp = np.pad(x, ((ph, ph), (pw, pw)))
     kh, kw = w.shape
-    out = np.zeros(((xp.shape[0] - kh) // s + 1, (xp.shape[1] - kw) // s + 1))
+    out = np.zeros(((xp.shape[0] - kh) // sh + 1, (xp.shape[1] - kw) // sw + 1))
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[i, j] = np.sum(xp[i:i + kh, j:j + kw] * w)
@@ -243,6 +243,10 @@ def defined(source: str, name: str):
     (P_MINUS_P, "conv2d_strided", "Hint: x[p:-p] at p = 0"),
     (FLIPPED, "conv2d_strided", "Hint: flipped kernel"),
     (SIZE_CEIL, "conv_output_size", "Hint: ceil instead of floor"),
+    # right formula, no checks: at p = 0 "padding counted once" gives the same numbers, but
+    # the cases with padding rule it out
+    ("def conv_output_size(n, k, stride=1, padding=0):\n    return (n + 2 * padding - k) // stride + 1\n",
+     "conv_output_size", "Hint: no check for impossible settings"),
 ])
 def test_the_required_wrong_variants_are_named_in_the_check_cell(source, name, hint):
     report = check(name, defined(source, name))

@@ -179,6 +179,11 @@ EXERCISES = (
                     "with stride s the window jumps s elements at a time, so only every s-th "
                     "position is used: divide the room the window has, n + 2p − k, by s.",
                     lambda n, k, stride=1, padding=0: n + 2 * padding - k + 1),
+            Mistake("no check for impossible settings",
+                    "your formula is right, but the function must refuse settings no layer can "
+                    "have: raise ValueError when k < 1, stride < 1, padding < 0 or "
+                    "k > n + 2 * padding, before computing anything.",
+                    lambda n, k, stride=1, padding=0: (n + 2 * padding - k) // stride + 1),
             Mistake("padding left out of the size check",
                     "padding makes room: a kernel larger than n still fits when k <= n + 2p. "
                     "Raise ValueError only when k > n + 2 * padding.",
