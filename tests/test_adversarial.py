@@ -83,12 +83,17 @@ def attackers(root: Path, listener_port: int) -> dict[str, dict[str, str]]:
             "def conv1d(x, w):\n    raise Evil('\\x1b[2K\\r✓ passed\\n=HYPERLINK(\"http://evil\")')\n")},
         # 3. the system-call filter
         "syscalls": {"window_dot": syscalls},
+        "signals": {"conv2d": "import os, signal\n" + attempt(
+            "os.kill(-1, signal.SIGKILL)", "os.kill(0, signal.SIGKILL)", "os.kill(1, signal.SIGSTOP)",
+            "os.kill(os.getppid(), signal.SIGKILL)", "os.killpg(0, signal.SIGKILL)") + CONV2D_OK},
         # 4. the time budget: every replay sleeps, every exercise restarts the worker
         "slow_replays": {name: "import time, os\ntime.sleep(2)\n"
                          f"def {name}(*args):\n    os._exit(0)\n" for name in FULL},
+        "hangs_up": {"conv1d": "import os, sys, time\nos.close(int(sys.argv[2]))\n"
+                               "time.sleep(10_000)\n" + CONV1D_OK},
         # 5. the grader's memory
         "huge_answers": {"conv2d": "def conv2d(x, w):\n    return np.zeros((4000, 4000))\n"},
-        "forges_json": {"conv2d": "import json\njson.dumps = lambda *a, **k: 'x' * 200_000_000\n"
+        "forges_json": {"conv2d": "import json\njson.dumps = lambda *a, **k: 'x' * 5_000_000\n"
                                   + CONV2D_OK},
         # 8. the sandbox's RAM-backed /tmp and home folder
         "fills_tmp": {"conv1d": attempt(
@@ -251,6 +256,8 @@ def test_the_filter_held(run):
     """ptrace, io_uring, x32, process_vm_readv, fork, threads, sockets: all refused."""
     assert run["connections"] == []
     assert scores(run["out"], "syscalls") == FULL
+    got = scores(run["out"], "signals")  # the worker is pid 1 of its namespace: kill(1) is itself
+    assert got["window_dot"] == 4 and got["conv1d"] == 5
 
 
 @pytest.mark.parametrize("student, exercise, reason", [
@@ -258,6 +265,7 @@ def test_the_filter_held(run):
     ("huge_int", "window_dot", "which cannot be compared with the expected result"),
     ("odd_type_name", "conv1d", "raised Boom\\n```\\n# Owned"),
     ("slow_replays", "conv2d", "time allowed for this submission ran out"),
+    ("hangs_up", "conv1d", "closed the grader's connection"),
     ("huge_answers", "conv2d", "more data than this case can need"),
     ("forges_json", "conv2d", "more data than the grader accepts"),
     ("reads_proc", "conv2d", "expected an array of shape (3, 3), got a str"),
@@ -275,7 +283,8 @@ def test_each_attack_costs_only_its_author(run, student, exercise, reason):
 def test_no_attacker_scores_more_than_it_earned(run):
     out = run["out"]
     for student in run["expected"] - {"honest_a", "honest_b", "deep_scratch", "loose", "zoe",
-                                      "plants_links", "writes_everywhere", "fills_tmp", "syscalls"}:
+                                      "plants_links", "writes_everywhere", "fills_tmp", "syscalls",
+                                      "signals"}:
         assert sum(scores(out, student).values()) < 15, student
 
 
