@@ -39,7 +39,7 @@ from grader.load import MAX_NOTEBOOK_BYTES
 
 __all__ = ["Discovery", "RESERVED_NAMES", "Submission", "find_submissions", "student_id"]
 
-MAX_ZIP_BYTES = 512 * 2**20
+MAX_ZIP_BYTES = 128 * 2**20
 """Notebooks extracted from one zip, in all."""
 MAX_ZIP_MEMBERS = 100_000
 MAX_NOTEBOOKS = 50
@@ -208,6 +208,16 @@ def _looks_like_one_student(folder: Path) -> bool:
     return bool(folders or loose) and not _has_repeats(loose)
 
 
+def _looks_like_a_class(folder: Path) -> bool:
+    """For a zip the instructor named: student folders or zips, download names, or the same
+    course notebook twice. Anything else is one student's, named after the zip."""
+    entries = _entries(folder)
+    loose = [e for e in entries if _is_notebook(e)]
+    return (any(e.name.endswith(".zip") for e in entries)
+            or any(e.is_dir(follow_symlinks=False) and e.name not in notebooks() for e in entries)
+            or any(_lms_student(e.name) for e in loose) or _has_repeats(loose))
+
+
 def _has_repeats(loose: list[os.DirEntry[str]]) -> bool:
     """Several loose notebooks that are the same course notebook: one per student."""
     names = [_course_notebook(e.name) for e in loose]
@@ -233,14 +243,16 @@ def _lms_student(file_name: str) -> tuple[str, str] | None:
     return None
 
 
-def _safe_extract(archive: Path, target: Path) -> list[str]:
-    """Extract the notebooks of ``archive`` into ``target``; what was passed over, and why.
+def _safe_extract(archive: Path, target: Path, zips_too: bool = False) -> list[str]:
+    """Extract the notebooks (and, with ``zips_too``, the students' zips) of ``archive`` into
+    ``target``; what was passed over, and why.
 
     Links, absolute paths and ``..`` are refused; only ``.ipynb`` files are written, each at
     most :data:`MAX_NOTEBOOK_BYTES` and :data:`MAX_ZIP_BYTES` in all, whatever the zip's
     headers claim. :class:`UsageError` for a file that is not a readable zip.
     """
     skipped: list[str] = []
+    others: list[str] = []
     written = extracted = 0
     try:
         with zipfile.ZipFile(archive) as bundle:
@@ -250,7 +262,11 @@ def _safe_extract(archive: Path, target: Path) -> list[str]:
             for member in members:
                 name = PurePosixPath(member.filename)
                 is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-                if member.is_dir() or not name.name.endswith(".ipynb") or not _visible_path(name):
+                wanted = name.name.endswith(".ipynb") or (zips_too and name.name.endswith(".zip"))
+                if member.is_dir() or not _visible_path(name):
+                    continue
+                if not wanted:
+                    others.append(name.name)
                     continue
                 if is_link or name.is_absolute() or ".." in name.parts:
                     skipped.append(f"{clean(member.filename, 200)} is a link or points "
@@ -284,6 +300,10 @@ def _safe_extract(archive: Path, target: Path) -> list[str]:
         why = f"{type(error).__name__}: {error}"
         raise UsageError(f"{archive}: cannot read the zip file ({clean(why, 200)})") from error
     target.mkdir(parents=True, exist_ok=True)
+    if others and zips_too:
+        shown = ", ".join(clean(n, 60) for n in others[:3]) + (" …" if len(others) > 3 else "")
+        skipped.append(f"{len(others)} other file(s) were not graded: not a notebook or a "
+                       f"zip ({shown})")
     return skipped
 
 
@@ -318,10 +338,10 @@ class _Finder:
         self.notes: list[str] = []
         self.zips = 0
 
-    def _extract(self, archive: Path) -> tuple[Path, list[str]]:
+    def _extract(self, archive: Path, zips_too: bool = False) -> tuple[Path, list[str]]:
         self.zips += 1
         target = self.workspace / f"zip-{self.zips}"
-        return target, _safe_extract(archive, target)
+        return target, _safe_extract(archive, target, zips_too)
 
     def student_zip(self, archive: Path, name: str) -> None:
         """A zip at the class level: one student, named after the file, whatever it holds."""
@@ -335,18 +355,18 @@ class _Finder:
         self.found.append(Submission(name, found, archive, _summary((*skipped, *more)), target))
 
     def given_zip(self, archive: Path) -> None:
-        """A zip the instructor named: a class if it holds student folders, else one student."""
-        target, skipped = self._extract(archive)
+        """A zip the instructor named: a class if it holds students (folders, zips, download
+        names), else one student named after the zip."""
+        target, skipped = self._extract(archive, zips_too=True)
         self.notes += [f"{clean(archive.name)}: {why}" for why in _summary(skipped)]
         entries = _entries(target)
         if len(entries) == 1 and entries[0].is_dir(follow_symlinks=False):
             target = Path(entries[0].path)  # a single top folder wraps the content
-        if _looks_like_one_student(target) or not any(
-                e.is_dir(follow_symlinks=False) for e in _entries(target)):
+        if _looks_like_a_class(target):
+            self.class_folder(target)
+        else:
             found, more = _walk_notebooks(target)
             self.found.append(Submission(archive.stem, found, archive, _summary(more), target))
-        else:
-            self.class_folder(target)
 
     def class_folder(self, folder: Path) -> None:
         """Each entry of ``folder`` is one student; links and other files are reported."""

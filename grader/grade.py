@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from grader.report import RESULTS, write_gradebook, write_student, write_text_at
 from grader.results import ExerciseResult, StudentResult
 from grader.run import run_submission
 from grader.sandbox import Limits, Sandbox, choose_sandbox
+from stridelab.encoding import Raises
 from stridelab.judging import (ErrorInfo, GradedTest, Outcome, TestVerdict, Verdict, judge_test,
                                name_mistakes)
 
@@ -124,8 +126,11 @@ def _expand_one(seed: int, name: str, hidden: bool) -> tuple[GradedTest, ...]:
 @cache
 def _fingerprint(seed: int, hidden: bool, names: tuple[str, ...]) -> str:
     digest = hashlib.sha256(f"{seed}:{hidden}:{','.join(names)}".encode())
-    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
-        digest.update(path.read_bytes())
+    import stridelab
+
+    for package in (Path(__file__).resolve().parent, Path(stridelab.__file__).resolve().parent):
+        for path in sorted(package.rglob("*.py")):  # the grader and the judge it uses
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -162,7 +167,8 @@ def _select(files: Sequence[NotebookFile], plan: GradingPlan
     chosen: dict[str, NotebookFile] = {}
     notes: list[str] = []
     graded = set(plan.notebook_names)
-    for file in files:
+    # The file named exactly as the course names the notebook comes first, then by name.
+    for file in sorted(files, key=lambda f: (f.path.stem != f.notebook, f.path.name)):
         name = file.path.name
         if file.notebook is None:
             notes.append(f"{name} " + (file.problem or "is not one of the course's notebooks")
@@ -263,7 +269,10 @@ def _public_points_need_a_hidden_pass(exercise: str, judged: list[TestVerdict]) 
     Their cases ship with the course, so a function could return answers written for them
     alone; a function that does the work passes at least one test on fresh inputs.
     """
-    hidden = [v for v in judged if v.test.hidden]
+    # A hidden test counts only if it expects a value somewhere: one whose every case expects
+    # an exception is passed by a function that raises for anything not in its table.
+    hidden = [v for v in judged if v.test.hidden
+              and any(not isinstance(c.expected, Raises) for c in v.test.cases)]
     if not hidden or any(v.passed for v in hidden):
         return judged
     message = (f"passes, but its points count only once a hidden test of {exercise} passes "
@@ -288,7 +297,7 @@ def _choose_seed(options: GradingOptions) -> int:
     try:
         return int(json.loads((options.out / RUN_FILE).read_text())["seed"])
     except (OSError, ValueError, KeyError, TypeError):
-        return secrets.randbelow(2**31)
+        return secrets.randbits(128)  # never shown to students: it keys their hidden cases
 
 
 def _notebooks_to_grade(options: GradingOptions, files: Mapping[Path, NotebookFile],
@@ -318,7 +327,8 @@ def _handed_in_by_enough(files: Mapping[Path, NotebookFile],
     return {name for name, count in counts.items() if count >= enough}
 
 
-def _progress(total: int, enabled: bool) -> Callable[[str], None]:
+def _progress(total: int, enabled: bool) -> Callable[[str | None], None]:
+    """A progress bar: call it with a student's id when they are done, ``None`` to close it."""
     if not enabled or total == 0:
         return lambda student: None
     from tqdm import tqdm
@@ -327,7 +337,10 @@ def _progress(total: int, enabled: bool) -> Callable[[str], None]:
 
     bar = tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True)
 
-    def advance(student: str) -> None:
+    def advance(student: str | None) -> None:
+        if student is None:
+            bar.close()
+            return
         bar.set_postfix_str(terminal(student, limit=20))  # a folder name is student text
         bar.update()
         if bar.n >= total:
@@ -403,7 +416,12 @@ def _refuse_to_mix(options: GradingOptions, names: Sequence[str]) -> None:
         raise UsageError(
             f"{options.out} holds grades for {', '.join(map(str, earlier))}; this run grades "
             f"{', '.join(names)}, and would replace them. Use one folder per assignment "
-            f"(--out {options.out / names[0][:2]}), or --fresh to replace them")
+            f"(--out {_sibling(options.out, names[0][:2])}), or --fresh to replace them")
+
+
+def _sibling(out: Path, number: str) -> Path:
+    """Where this assignment's grades would go: ``grades/03`` beside ``grades/02``."""
+    return out.parent / number if re.fullmatch(r"\d\d", out.name) else out / number
 
 
 def _former_students(out: Path, students: Sequence[str]) -> list[str]:
@@ -441,6 +459,7 @@ def _grade_all(todo: Sequence[Submission], plan: GradingPlan, options: GradingOp
         interrupted.set()
         plan.sandbox.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        advance(None)  # the bar ends before the message saying why
         raise
     pool.shutdown(wait=True)
     return results

@@ -8,7 +8,7 @@ and runs it for every upload, with the upload in ``/autograder/submission``; it 
 - ``setup.sh`` — finds (or installs) a Python ≥ 3.11 and bubblewrap, installs this course's
   pinned requirements into ``/autograder/venv``, and makes the course's files readable by
   root only: where bubblewrap cannot run in the container, student code runs as the user
-  ``nobody`` and cannot read the grader's code, tests or memory;
+  an unprivileged user of its own and cannot read the grader's code, tests or memory;
 - ``run_autograder`` — ``python -m grader gradescope-run``, which grades the upload and
   writes ``results.json``; when the grader dies or cannot start, the script itself writes an
   honest one;
@@ -80,7 +80,7 @@ PYTHON="$(find_python)" || {
 "$ROOT/venv/bin/python" -m pip install --disable-pip-version-check --upgrade pip
 cd "$SOURCE"
 "$ROOT/venv/bin/python" -m pip install --disable-pip-version-check -r requirements.txt
-# Where bubblewrap cannot run, student code runs as "nobody": keep the grader's code,
+# Where bubblewrap cannot run, student code runs as an unprivileged user: keep the grader's code,
 # hidden tests and reference solutions readable by root alone.
 chmod -R go-rwx "$SOURCE"
 chmod 755 "$ROOT/venv"
@@ -202,7 +202,8 @@ def check_setup(root: Path) -> int:
     sandbox = choose_sandbox(Limits(), allow_unsandboxed=True)
     with sandbox.open(time.monotonic() + 60):
         pass  # starting a worker settles which user it runs as
-    print(f"setup.sh: the grader is installed; {sandbox.description}")
+    print("setup.sh: the grader is installed. Each result will say how student code ran: "
+          f"{sandbox.description}")
     if not (root / "source" / ASSIGNMENT).is_file():
         print("setup.sh: warning: no gradescope.json; every course notebook an upload holds "
               "is graded")

@@ -35,7 +35,7 @@ from stridelab.judging import verdict_lines
 
 __all__ = ["GradeInSandbox"]
 
-_PROCESS_SEED = secrets.randbelow(2**31)
+_PROCESS_SEED = secrets.randbits(128)
 _LOCK = threading.Lock()
 
 
@@ -49,9 +49,9 @@ def _plan(seed: int, notebook: str, step_seconds: float, allow_unsandboxed: bool
     return GradingPlan.create(seed, [notebook], _sandbox(step_seconds, allow_unsandboxed))
 
 
-def _cell_feedback(result: ExerciseResult, seed: int) -> str:
+def _cell_feedback(result: ExerciseResult) -> str:
     head = (f"{result.name}: {result.score:g} of {result.max_score:g} points "
-            f"(graded in a sandbox; hidden tests drawn with seed {seed})")
+            "(graded in a sandbox, with hidden tests drawn afresh for this submission)")
     return clean("\n".join([head, *verdict_lines(result.verdicts)])) + "\n"
 
 
@@ -94,7 +94,7 @@ class GradeInSandbox(NbGraderPreprocessor):
                 continue
             outcome = scores[exercise]
             cell.outputs = [
-                nbformat.v4.new_output("stream", name="stdout", text=_cell_feedback(outcome, seed)),
+                nbformat.v4.new_output("stream", name="stdout", text=_cell_feedback(outcome)),
                 nbformat.v4.new_output("execute_result", data={"text/plain": f"{outcome.score:g}"},
                                        execution_count=None),
             ]

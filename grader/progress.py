@@ -88,7 +88,8 @@ def course_progress(folder: Path, sandbox: Sandbox | None = None,
     Without bubblewrap, :class:`SandboxUnavailable` unless ``run_unsandboxed`` is given.
     """
     if not folder.is_dir():
-        raise UsageError(f"{folder}: not a folder of notebooks")
+        raise UsageError(f"{folder}: not a folder of notebooks; give the folder your notebooks "
+                         "are in: python -m grader progress FOLDER")
     candidates: dict[str, list[Path]] = {}
     for path in sorted(folder.glob("*.ipynb")):
         name = inspect_notebook(path).notebook
@@ -117,6 +118,9 @@ def course_progress(folder: Path, sandbox: Sandbox | None = None,
         isolation = _isolation(sandbox)
     items = [_status(results.get(e.name), name, e.name)
              for name, exercises in notebooks().items() for e in exercises]
+    if not found:
+        notes.append(f"No course notebooks were found in {folder}: is it the folder your "
+                     "notebooks are saved in?")
     return CourseProgress(items, isolation, tuple(notes))
 
 

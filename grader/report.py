@@ -88,7 +88,7 @@ def results_json(result: StudentResult) -> dict[str, Any]:
                 "visibility": "after_published" if verdict.test.hidden else "visible",
             })
     notes = [clean(note) for note in result.notes]
-    summary = [_seed_sentence(result), f"Sandbox: {clean(result.sandbox)}", *notes]
+    summary = [*notes, _seed_sentence(result), f"Sandbox: {clean(result.sandbox)}"]
     if result.failure:
         summary.append("The grader failed on part of this submission; your instructor has "
                        "the details.")
@@ -142,11 +142,11 @@ def feedback_markdown(result: StudentResult) -> str:
 
 
 def _seed_sentence(result: StudentResult) -> str:
-    """Where the hidden cases came from: enough to reproduce them, per submission."""
-    if result.case_seed is None:
-        return f"Hidden tests were drawn with seed {result.seed}."
-    return (f"Hidden tests were drawn for this submission with seed {result.case_seed} "
-            f"(run seed {result.seed}; a changed submission meets new hidden cases).")
+    """Where the hidden cases came from, for the student: not the seed itself, which would
+    let a resubmission predict its own hidden cases (it stays in ``extra_data`` and in the
+    run record, for the instructor)."""
+    return ("Hidden tests were drawn afresh for this submission (a changed submission meets new "
+            "hidden cases); your instructor can reproduce them.")
 
 
 def _exercise_lines(exercise: ExerciseResult) -> list[str]:

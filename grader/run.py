@@ -175,36 +175,45 @@ def _cell_error_outcome(exercise: str, info: ErrorInfo) -> ErrorInfo:
 
 def _load_all(worker: _Worker, files: Mapping[str, NotebookFile],
               exercises: Mapping[str, Sequence[str]]) -> dict[str, NotebookProgram]:
-    """Have the worker read every notebook, before any student code runs in it."""
+    """Have a worker read every notebook before any student code runs in it.
+
+    A worker that dies reading one notebook is replaced by a fresh one, handed the notebooks
+    still to read (the descriptors the first one held went with it).
+    """
     programs: dict[str, NotebookProgram] = {}
-    fds: dict[str, int] = {}
-    try:
-        for name, file in files.items():
+    waiting = list(files)
+    while waiting:
+        fds: dict[str, int] = {}
+        try:
+            for name in waiting:
+                try:
+                    fds[name] = open_notebook(files[name].readable)
+                except NotebookError as error:
+                    programs[name] = NotebookProgram(files[name].path, name, error=str(error))
             try:
-                fds[name] = open_notebook(file.readable)
-            except NotebookError as error:
-                programs[name] = NotebookProgram(file.path, name, error=str(error))
-        try:
-            worker.start(list(fds.values()))
-        except WorkerFailure as failure:
-            for name in fds:
+                worker.start(list(fds.values()))
+            except WorkerFailure as failure:
+                for name in fds:
+                    programs[name] = NotebookProgram(files[name].path, name, error=(
+                        f"could not be read: the sandbox {failure.info.message}"))
+                return programs
+        finally:
+            for fd in fds.values():
+                os.close(fd)  # the worker has its own copies now
+        waiting = []
+        names = list(fds)
+        for index, name in enumerate(names):
+            message = {"op": "load", "fd": fds[name], "exercises": list(exercises[name]),
+                       "demo_modules": list(demo_modules())}
+            try:
+                answer = worker.request(message, LOAD_ANSWER)
+            except WorkerFailure as failure:
                 programs[name] = NotebookProgram(files[name].path, name, error=(
-                    f"could not be read: the sandbox {failure.info.message}"))
-            return programs
-    finally:
-        for fd in fds.values():
-            os.close(fd)  # the worker has its own copies now
-    for name, fd in fds.items():
-        message = {"op": "load", "fd": fd, "exercises": list(exercises[name]),
-                   "demo_modules": list(demo_modules())}
-        try:
-            answer = worker.request(message, LOAD_ANSWER)
-        except WorkerFailure as failure:
-            programs[name] = NotebookProgram(files[name].path, name, error=(
-                f"could not be read: reading it {failure.info.message}"))
-            continue
-        programs[name] = program_from_answer(files[name].path, name, answer, exercises[name])
-    return programs
+                    f"could not be read: reading it {failure.info.message}"))
+                waiting = names[index + 1:]  # read by a fresh worker
+                break
+            programs[name] = program_from_answer(files[name].path, name, answer, exercises[name])
+    return dict(sorted(programs.items(), key=lambda item: list(files).index(item[0])))
 
 
 def run_submission(files: Mapping[str, NotebookFile],

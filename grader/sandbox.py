@@ -25,8 +25,10 @@ through pipes, notebooks arrive as read-only descriptors opened by the grader.
 from __future__ import annotations
 
 import abc
+import itertools
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -202,21 +204,20 @@ class _WorkerSession(Session):
         return self.process.cpu_seconds()
 
 
-WORKER_USER = "nobody"
-"""The account an unsandboxed worker runs as when the grader runs as root."""
+WORKER_IDS = range(2_000_000_000, 2_100_000_000)
+"""User and group ids no account uses: each unsandboxed worker started by root gets one of its
+own, so no worker can read another's memory through /proc (same uid needed) or the grader's."""
+_next_id = itertools.count(secrets.randbelow(len(WORKER_IDS)))
 
 
-def _unprivileged_account() -> tuple[int, int] | None:
-    """``(uid, gid)`` of :data:`WORKER_USER` when this process is root, else ``None``."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return None
-    try:
-        import pwd
+def _fresh_account() -> tuple[int, int]:
+    """A ``(uid, gid)`` for one worker, used by no other worker of this process."""
+    number = WORKER_IDS[next(_next_id) % len(WORKER_IDS)]
+    return number, number
 
-        entry = pwd.getpwnam(WORKER_USER)
-    except (ImportError, KeyError):
-        return None
-    return entry.pw_uid, entry.pw_gid
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def _protect_this_process() -> None:
@@ -275,23 +276,26 @@ class ProcessSandbox(Sandbox):
         self._running: set[ProcessSession] = set()
         self._lock = threading.Lock()
         self._cancelled = False
-        self.user = _unprivileged_account() if type(self) is ProcessSandbox else None
-        """``(uid, gid)`` the worker runs as when the grader is root: it then cannot read the
-        grader's files (made root-only, as the Gradescope bundle does) or its memory."""
+        self.unprivileged = _is_root() and type(self) is ProcessSandbox
+        """Each worker runs as a user of its own when the grader is root: it then cannot read
+        the grader's files (made root-only, as the Gradescope bundle does), its memory, or
+        another worker's. Settled here, before any student code runs, never changed after."""
         self._user_problem = ""
+        if self.unprivileged:
+            self._check_unprivileged()
 
     @property
     def description(self) -> str:
         why = f" ({self.reason})" if self.reason else ""
-        if self.user is not None:
+        if self.unprivileged:
             return (
-                f"NOT SANDBOXED{why}: student code ran as the unprivileged user {WORKER_USER}, "
+                f"NOT SANDBOXED{why}: student code ran as an unprivileged user of its own, "
                 "with CPU, memory and time limits and a filter forbidding writes, processes and "
                 "sockets; it could read files every user of the machine can read, but not the "
                 "grader's memory or files readable by root alone. Install bubblewrap (apt "
                 "install bubblewrap) to isolate submissions."
             )
-        also = f" It could not run as the user {WORKER_USER}: {self._user_problem}." \
+        also = f" It could not run as an unprivileged user: {self._user_problem}." \
             if self._user_problem else ""
         return (
             f"NOT SANDBOXED{why}: student code ran as a plain process with CPU, memory and "
@@ -301,10 +305,32 @@ class ProcessSandbox(Sandbox):
             "isolate submissions."
         )
 
+    def _check_unprivileged(self) -> None:
+        """Start one worker as an unprivileged user, before any student's: if Python is not
+        readable by other users here (it lives in root's home, say), workers run as this user,
+        and every result says so."""
+        try:
+            with self.open(time.monotonic() + 60):
+                pass
+        except (WorkerFailure, IsolationFailure, OSError) as error:
+            self.unprivileged = False
+            self._user_problem = f"{error} (is Python readable by every user?)"
+
+    def _mpl_folder(self, account: tuple[int, int]) -> Path:
+        """matplotlib's folder for one worker: its font list, and a folder matplotlib deems
+        its own (the filter forbids writing to it anyway)."""
+        folder = Path(tempfile.mkdtemp(prefix="mpl-", dir=self._worker_files))
+        for font_list in sorted(self._mpl_cache.glob("fontlist-*.json")) if self._mpl_cache else ():
+            shutil.copyfile(font_list, folder / font_list.name)
+            os.chmod(folder / font_list.name, 0o644)
+        os.chown(folder, *account)
+        os.chmod(folder, 0o755)
+        return folder
+
     @cached_property
     def _worker_files(self) -> Path:
-        """The worker's code and the helper modules graded code may use, readable by
-        :data:`WORKER_USER`: copied here, so the grader's own folder can stay root-only."""
+        """The worker's code and the helper modules graded code may use, readable by every
+        user: copied here, so the grader's own folder can stay root-only."""
         holder = tempfile.TemporaryDirectory(prefix="grader-worker-files-")
         self._holder = holder  # removed with the sandbox
         base = Path(holder.name)
@@ -318,14 +344,8 @@ class ProcessSandbox(Sandbox):
         for module in HELPERS_IN_SANDBOX:
             name = "__init__" if module == "stridelab" else module.split(".", 1)[1]
             shutil.copyfile(package / f"{name}.py", worker / "stridelab" / f"{name}.py")
-        mpl = base / "matplotlib"
-        mpl.mkdir()
-        for font_list in sorted(self._mpl_cache.glob("fontlist-*.json")) if self._mpl_cache else ():
-            shutil.copyfile(font_list, mpl / font_list.name)
-        for path in (worker, worker / "stridelab", mpl, *worker.rglob("*"), *mpl.iterdir()):
+        for path in (worker, worker / "stridelab", *worker.rglob("*")):
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        if self.user is not None:
-            os.chown(mpl, *self.user)  # matplotlib wants a folder it may write (the filter says no)
         return base
 
     @cached_property
@@ -385,19 +405,11 @@ class ProcessSandbox(Sandbox):
 
     def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
         home = self._empty.name
-        if self.user is not None:
-            base = self._worker_files
-            command = self._worker_command(str(base / "worker"))
-            env = self._environment(home, str(base / "matplotlib"))
-            try:
-                return self._start(command, env, deadline, files, False, self.user)
-            except (WorkerFailure, OSError) as error:
-                if self._cancelled:
-                    raise
-                # Python itself is not readable by that user (it lives in root's home, say):
-                # run as this user, and say so in every result.
-                self._user_problem = f"{error} (is Python readable by every user?)"
-                self.user = None
+        if self.unprivileged:
+            account = _fresh_account()
+            command = self._worker_command(str(self._worker_files / "worker"))
+            env = self._environment(home, str(self._mpl_folder(account)))
+            return self._start(command, env, deadline, files, False, account)
         mpl = str(self._mpl_cache or home)
         worker_dir = str(Path(__file__).resolve().parent)
         return self._start(self._worker_command(worker_dir), self._environment(home, mpl),

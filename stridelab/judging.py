@@ -220,7 +220,7 @@ class TestVerdict:
         if verdict.hint:
             lines.append(f"Hint: {verdict.hint}" if show_hint else "Hint: as above.")
         more = len(self.failures) - 1
-        if more:
+        if more and not verdict.message.startswith(("Not graded", "Could not be graded")):
             lines.append(f"({more} more case{'s' if more > 1 else ''} of this test also "
                          f"fail{'' if more > 1 else 's'}.)")
         return "\n".join(lines)
@@ -378,6 +378,9 @@ def _hint_for(candidates: frozenset[str] | set[str], hints: Mapping[str, str], g
 
 
 def _error_message(call: str, error: ErrorInfo) -> str:
+    if error.type == "NotGraded":  # nothing ran: the call would be made up
+        text = error.message.replace("was not graded", "not graded", 1)
+        return text[:1].upper() + text[1:]
     if error.kind != "exception":
         return f"{call} → {error.message}"
     where = f" ({error.where})" if error.where else ""

@@ -222,3 +222,35 @@ def test_other_files_at_the_class_level_are_reported(tmp_path):
     (tmp_path / "class" / "notes.txt").write_text("hi")
     notes = find_submissions([tmp_path / "class"], tmp_path / "ws").notes
     assert notes == ["notes.txt is not a folder, a .zip or a notebook; it was not graded"]
+
+
+def test_a_canvas_bulk_download_zip_is_a_class(tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name in ("doejohn_111_222_02_stride.ipynb", "roeann_333_444_02_stride.ipynb",
+                     "leebo_late_555_666_02_stride-1.ipynb"):
+            bundle.writestr(name, "{}")
+    assert set(students([archive], tmp_path)) == {"doejohn", "roeann", "leebo"}
+
+
+def test_zips_inside_a_class_zip_are_students_and_other_files_are_reported(tmp_path):
+    inner = tmp_path / "dave.zip"
+    with zipfile.ZipFile(inner, "w") as bundle:
+        bundle.writestr(f"{NB01}.ipynb", "{}")
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr(f"alice/{NB01}.ipynb", "{}")
+        bundle.write(inner, "dave.zip")
+        bundle.writestr("notes.txt", "hello")
+    found = find_submissions([archive], tmp_path / "ws")
+    assert {s.student for s in found.submissions} == {"alice", "dave"}
+    assert any("1 other file(s) were not graded" in note and "notes.txt" in note
+               for note in found.notes)
+
+
+def test_a_students_own_zip_given_alone_is_that_student(tmp_path):
+    archive = tmp_path / "mallory.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("homework.ipynb", "{}")
+        bundle.writestr("scratch.ipynb", "{}")
+    assert set(students([archive], tmp_path)) == {"mallory"}

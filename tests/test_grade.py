@@ -404,3 +404,35 @@ def test_output_files_follow_the_umask_and_a_file_is_not_an_output_folder(tmp_pa
     result = run_grader("grade", classroom.parent, "--out", tmp_path / "a-file", "--quiet")
     assert result.returncode == 2 and "is a file, not a folder" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_notebook_that_kills_its_reader_costs_only_itself(submission):
+    """The worker dies reading one notebook: the student's other notebooks are read by a
+    fresh worker, handed their descriptors anew, and graded."""
+    from grader.discover import Submission
+    from grader.grade import GradingPlan, grade_submission
+    from grader.sandbox import InProcessSandbox, Limits, WorkerFailure
+    from stridelab.judging import ErrorInfo
+
+    class DiesOnFirstLoad(InProcessSandbox):
+        opened = 0
+
+        def open(self, deadline, files=()):
+            session = super().open(deadline, files)
+            self.opened += 1
+            if self.opened == 1:
+                def request(message, deadline, max_bytes):
+                    raise WorkerFailure(ErrorInfo("TimeLimit", "did not finish", kind="limit"))
+                session.request = request
+            return session
+
+    first, second = submission("alice", NB01), submission("alice", "02_stride")
+    sandbox = DiesOnFirstLoad(Limits())
+    result = grade_submission(Submission("alice", (first, second), first.parent),
+                              GradingPlan.create(1, [NB01, "02_stride"], sandbox), 60)
+    scores = {}
+    for exercise in result.exercises:
+        scores[exercise.notebook] = scores.get(exercise.notebook, 0) + exercise.score
+    assert scores == {NB01: 0, "02_stride": 17}
+    assert sandbox.opened >= 2
+    assert any("could not be read: reading it did not finish" in note for note in result.notes)

@@ -108,7 +108,7 @@ def test_run_autograder_writes_honest_results_when_the_grader_dies(bundle, tmp_p
 def test_the_bundle_works_as_gradescope_runs_it():
     """From the zip alone, with a clean PATH: setup.sh builds its own environment, and
     run_autograder grades an upload, reports the wrong notebook, and survives a bad upload.
-    Student code runs as "nobody" where bubblewrap cannot, and cannot read the grader."""
+    Student code runs as an unprivileged user where bubblewrap cannot, and cannot read the grader."""
     require(hasattr(os, "geteuid") and os.geteuid() == 0, "Gradescope runs setup.sh as root")
     root = Path(tempfile.mkdtemp(prefix="gradescope-layout-"))
     try:
@@ -153,7 +153,7 @@ def test_the_bundle_works_as_gradescope_runs_it():
             snooped = grade_upload(reader, path=upload_path)
             text = json.dumps(snooped)
             assert "nb02_stride.py" not in text and snooped["score"] < 17
-        assert "unprivileged user nobody" in snooped["output"]
+        assert "unprivileged user of its own" in snooped["output"]
         unsandboxed = grade_upload(write_submission(scratch, NB02, {}), path=str(no_bwrap))
         assert unsandboxed["score"] == 17
         wrong = grade_upload(write_submission(scratch, NB01, {}))

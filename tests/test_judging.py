@@ -173,4 +173,7 @@ def test_returning_a_value_instead_of_raising_can_match_a_known_mistake():
 def test_limits_read_plainly_even_where_an_exception_was_expected():
     limit = ErrorInfo("NotGraded", "was not graded: the notebook was not submitted", kind="crash")
     verdict = judge(expect(Raises("ValueError")), Outcome(error=limit))
-    assert verdict.message == "f(x: 3×4) → was not graded: the notebook was not submitted"
+    assert verdict.message == "Not graded: the notebook was not submitted"  # no made-up call
+    timeout = ErrorInfo("TimeLimit", "did not finish within 3 s", kind="limit")
+    assert judge(expect(Raises("ValueError")), Outcome(error=timeout)).message == \
+        "f(x: 3×4) → did not finish within 3 s"

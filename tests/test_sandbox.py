@@ -105,7 +105,7 @@ def test_an_infinite_loop_hits_the_wall_clock_limit(session):
 
 
 def test_a_memory_bomb_gets_memory_error(session):
-    answer = run(session, "blocks = [bytearray(2**28) for _ in range(64)]")
+    answer = run(session, "blocks = [bytearray(2**33) for _ in range(8)]")  # far past the limit
     assert answer["error"]["type"] == "MemoryError"
 
 
@@ -185,6 +185,18 @@ def test_the_graders_memory_is_out_of_reach(session):
         answer = run(session, source)
         assert answer["ok"] is False, what
         assert answer["error"]["type"] in ("PermissionError", "FileNotFoundError"), answer
+
+
+def test_a_worker_cannot_read_another_workers_memory(sandbox):
+    """Unsandboxed workers started by root run as users of their own: a worker cannot open
+    another's /proc files, even early, while it is still dumpable."""
+    with sandbox.open(time.monotonic() + 30) as first, sandbox.open(time.monotonic() + 30) as second:
+        pid = second.process.worker_pid if hasattr(second, "process") else None
+        assert pid is not None
+        visible = run(first, f"import os\nos.path.exists('/proc/{pid}')")
+        answer = run(first, f"open('/proc/{pid}/mem', 'rb')")
+        assert answer["ok"] is False and answer["error"]["type"] in (
+            "PermissionError", "FileNotFoundError"), (visible, answer)
 
 
 def test_printing_100_megabytes_goes_nowhere(session):
@@ -269,11 +281,11 @@ def test_cancel_kills_running_workers_at_once(bubblewrap):
 
 def test_fallback_says_what_it_does_not_isolate():
     sandbox = ProcessSandbox(reason="bubblewrap (bwrap) is not installed")
-    sandbox.user = None
+    sandbox.unprivileged = False
     description = sandbox.description
     assert "NOT SANDBOXED" in description and "could read any file the grader can read" in description
     assert "bubblewrap (bwrap) is not installed" in description
-    sandbox.user = (65534, 65534)
-    assert "ran as the unprivileged user nobody" in sandbox.description
+    sandbox.unprivileged = True
+    assert "ran as an unprivileged user of its own" in sandbox.description
     assert "no isolation" in InProcessSandbox().description
     assert BubblewrapSandbox.isolated and not ProcessSandbox.isolated
