@@ -74,6 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     grade_cmd.add_argument("--fresh", action="store_true", help=_help(GradingOptions, "fresh"))
     grade_cmd.add_argument("--student", metavar="NAME", help=_help(GradingOptions, "student"))
     grade_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade_cmd.add_argument("--scheduler", metavar="ADDRESS", help=_help(GradingOptions, "scheduler")
+                           + " (tcp://host:8786). Each worker needs this course's requirements and "
+                           "bubblewrap.")
+    grade_cmd.add_argument("--shard", type=_shard, metavar="I/N", help=_help(GradingOptions, "shard"))
+
+    merged = commands.add_parser(
+        "merge", help="combine folders graded with --shard i/n into one",
+        description="Combine the output folders of a class graded in shards (--shard i/n, "
+        "with one --seed) into one folder with one gradebook.")
+    merged.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR")
+    merged.add_argument("--out", type=Path, required=True, metavar="DIR")
 
     course = commands.add_parser(
         "nbgrader-course", help="lay out an nbgrader course folder, one assignment per notebook",
@@ -110,6 +121,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` → ``(2, 3)``."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the shard as i/n, e.g. 2/3") from None
+    return index, count
+
+
 def _grade(args: argparse.Namespace) -> int:
     limits = Limits(cpu_seconds=args.cpu_limit, memory_bytes=args.memory_limit * 2**20,
                     step_seconds=args.step_timeout)
@@ -119,7 +139,7 @@ def _grade(args: argparse.Namespace) -> int:
     options = GradingOptions(
         out=args.out, notebooks=tuple(args.notebook), limits=limits,
         allow_unsandboxed=args.allow_unsandboxed, fresh=args.fresh, progress=not args.quiet,
-        student=args.student,
+        student=args.student, scheduler=args.scheduler, shard=args.shard,
         **{k: v for k, v in given.items() if v is not None},
     )
     summary = grade(args.paths, options)
@@ -141,6 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "grade":
             return _grade(args)
+        if args.command == "merge":
+            from grader.merge import merge
+
+            merged = merge(args.shards, args.out)
+            missing = (f"; shards {', '.join(map(str, merged.missing))} are missing"
+                       if merged.missing else "")
+            print(f"Merged {merged.shards} shard(s): {merged.students} students in "
+                  f"{terminal(merged.out)}, gradebook {terminal(merged.gradebook)}{missing}.")
+            return 0
         if args.command == "nbgrader-course":
             from grader.nbgrader_course import create_course
 

@@ -31,8 +31,9 @@ from grader.discover import Submission, find_submissions
 from grader.errors import GraderError, OutputError, UsageError
 from grader.exercises import Exercise, notebooks
 from grader.load import NotebookFile, NotebookProgram, inspect_notebook
-from grader.report import RESULTS, write_gradebook, write_student, write_text_atomically
-from grader.results import ExerciseResult, StudentResult
+from grader.report import (RESULTS, write_gradebook, write_rendered, write_student,
+                           write_text_atomically)
+from grader.results import ExerciseResult, StudentResult, StudentScore
 from grader.run import run_submission
 from grader.sandbox import Limits, Sandbox, choose_sandbox
 from stridelab.encoding import Raises
@@ -69,6 +70,11 @@ class GradingOptions:
     """Show a progress bar on stderr."""
     student: str | None = None
     """Grade every notebook found in the paths as this one student's (as on Gradescope)."""
+    scheduler: str | None = None
+    """Address of a ``dask.distributed`` scheduler: grade there instead of here."""
+    shard: tuple[int, int] | None = None
+    """``(i, n)``: grade only the i-th of n parts of the class (a fixed split by student id);
+    ``python -m grader merge`` combines the parts. Needs ``seed``."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,7 @@ class RunSummary:
     reused: int
     sandbox: str
     gradebook: Path
-    results: tuple[StudentResult, ...]
+    results: tuple[StudentScore, ...]
     notes: tuple[str, ...] = ()
     """Inputs passed over or merged at the class level, and students no longer in the class."""
 
@@ -363,6 +369,13 @@ def grade(paths: Sequence[Path], options: GradingOptions,
     """
     if options.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if options.shard is not None:
+        index, count = options.shard
+        if not 1 <= index <= count:
+            raise UsageError(f"--shard {index}/{count}: give i/n with 1 <= i <= n")
+        if options.seed is None:
+            raise UsageError("--shard needs --seed N, the same for every shard, so that the "
+                             "shards can be merged")
     _check_out(options.out)
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
         discovery = find_submissions(paths, Path(scratch) / "inputs", options.student,
@@ -378,11 +391,20 @@ def grade(paths: Sequence[Path], options: GradingOptions,
             raise UsageError("none of the submitted notebooks is a course notebook; "
                              f"expected names like {next(iter(notebooks()))}.ipynb")
         _refuse_to_mix(options, names)
+        if options.shard is not None:
+            submissions = [s for s in submissions if _in_shard(s.student, *options.shard)]
         seed = _choose_seed(options)
+        if options.scheduler:
+            from grader.cluster import ClusterSandbox
+
+            sandbox = ClusterSandbox(options.scheduler, options.limits)
         sandbox = sandbox or choose_sandbox(options.limits, options.allow_unsandboxed)
         plan = GradingPlan.create(seed, names, sandbox)
-        write_text_atomically(options.out / RUN_FILE, json.dumps(
-            {"seed": seed, "notebooks": names, "sandbox": sandbox.name}, indent=1) + "\n")
+        record = {"seed": seed, "notebooks": names, "sandbox": sandbox.name,
+                  "grader": plan.fingerprint}
+        if options.shard is not None:
+            record["shard"] = list(options.shard)
+        write_text_atomically(options.out / RUN_FILE, json.dumps(record, indent=1) + "\n")
         fingerprints = {s.student: _submission_fingerprint([files[p] for p in s.notebooks], plan)
                         for s in submissions}
         todo = [s for s in submissions if options.fresh
@@ -397,6 +419,12 @@ def grade(paths: Sequence[Path], options: GradingOptions,
     notes = [*discovery.notes, *skipped_notebooks, *_former_students(options.out, students)]
     return RunSummary(options.out, seed, len(todo), len(submissions) - len(todo),
                       sandbox.description, gradebook, tuple(results), tuple(notes))
+
+
+def _in_shard(student: str, index: int, count: int) -> bool:
+    """Whether ``student`` is in part ``index`` of ``count``: fixed by the id alone."""
+    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
 
 
 def _few_hands(files: Mapping[Path, NotebookFile], graded: Sequence[str]) -> list[str]:
@@ -434,20 +462,28 @@ def _former_students(out: Path, students: Sequence[str]) -> list[str]:
 
 
 def _grade_all(todo: Sequence[Submission], plan: GradingPlan, options: GradingOptions,
-               files: Mapping[Path, NotebookFile]) -> list[StudentResult]:
-    """Grade ``todo`` in parallel, writing each student's files when they are done."""
+               files: Mapping[Path, NotebookFile]) -> list[StudentScore]:
+    """Grade ``todo`` — here, in parallel, or on a Dask cluster — writing each student's
+    files when they are done."""
     advance = _progress(len(todo), options.progress)
-    interrupted = threading.Event()
-    results: list[StudentResult] = []
+    if options.scheduler:
+        from grader.cluster import grade_on_cluster
 
-    def work(submission: Submission) -> StudentResult:
+        return grade_on_cluster(options.scheduler, todo, files, plan.seed, plan.notebook_names,
+                                options, plan.fingerprint,
+                                lambda student, rendered: write_rendered(options.out, student,
+                                                                         rendered), advance)
+    interrupted = threading.Event()
+    results: list[StudentScore] = []
+
+    def work(submission: Submission) -> StudentScore:
         result = grade_submission(submission, plan, options.time_per_submission, files)
         if not interrupted.is_set():
             write_student(options.out, result)
-        return result
+        return StudentScore(result.student, result.score, result.max_score)
 
     pool = ThreadPoolExecutor(max_workers=options.jobs)
-    futures: dict[Future[StudentResult], Submission] = {pool.submit(work, s): s for s in todo}
+    futures: dict[Future[StudentScore], Submission] = {pool.submit(work, s): s for s in todo}
     try:
         pending = set(futures)
         while pending:
@@ -465,7 +501,7 @@ def _grade_all(todo: Sequence[Submission], plan: GradingPlan, options: GradingOp
     return results
 
 
-def _result_or_raise(future: Future[StudentResult]) -> StudentResult:
+def _result_or_raise(future: Future[StudentScore]) -> StudentScore:
     """A finished student's result; an error writing the files stops the run (disk full …)."""
     try:
         return future.result()

@@ -30,12 +30,13 @@ from grader.errors import OutputError
 from grader.results import ExerciseResult, StudentResult
 from stridelab.judging import TestVerdict
 
-__all__ = ["read_results", "results_json", "feedback_markdown", "write_gradebook",
-           "write_student", "write_text_atomically"]
+__all__ = ["feedback_markdown", "read_results", "render_student", "results_json",
+           "write_gradebook", "write_rendered", "write_student", "write_text_atomically"]
 
 RESULTS = "results.json"
 FEEDBACK = "feedback.md"
 GRADEBOOK = "gradebook.csv"
+GRADER_ERROR = "grader-error.txt"
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -186,14 +187,27 @@ def _failure_key(verdict: TestVerdict) -> str:
     return ""
 
 
+def render_student(result: StudentResult) -> dict[str, str]:
+    """One student's files, name → text, in the order they are written: ``results.json``
+    last, as its presence marks the student as done when a run resumes."""
+    files = {FEEDBACK: feedback_markdown(result)}
+    if result.failure:
+        files[GRADER_ERROR] = clean(result.failure)
+    files[RESULTS] = json.dumps(results_json(result), indent=1) + "\n"
+    return files
+
+
+def write_rendered(out: Path, student: str, files: dict[str, str]) -> None:
+    """Write files from :func:`render_student` (made here or on a cluster's worker)."""
+    for name, text in files.items():
+        if name not in (FEEDBACK, GRADER_ERROR, RESULTS):
+            raise OutputError(f"refusing to write an unknown file {name!r} for {student}")
+        write_text_atomically(out / student / name, text)
+
+
 def write_student(out: Path, result: StudentResult) -> None:
     """Write one student's ``results.json`` and ``feedback.md`` (and the grader's traceback)."""
-    folder = out / result.student
-    write_text_atomically(folder / FEEDBACK, feedback_markdown(result))
-    if result.failure:
-        write_text_atomically(folder / "grader-error.txt", clean(result.failure))
-    # results.json last: its presence marks the student as done when a run resumes.
-    write_text_atomically(folder / RESULTS, json.dumps(results_json(result), indent=1) + "\n")
+    write_rendered(out, result.student, render_student(result))
 
 
 def read_results(out: Path) -> dict[str, dict[str, Any]]:

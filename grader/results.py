@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from stridelab.judging import TestVerdict
 
-__all__ = ["ExerciseResult", "StudentResult"]
+__all__ = ["ExerciseResult", "StudentResult", "StudentScore"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,12 @@ class StudentResult:
     @property
     def max_score(self) -> float:
         return sum(e.max_score for e in self.exercises)
+
+
+@dataclass(frozen=True)
+class StudentScore:
+    """A student's total, all a run's summary keeps (results may come from a cluster)."""
+
+    student: str
+    score: float
+    max_score: float
