@@ -38,6 +38,27 @@ def conv2d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.einsum("ijkl,kl->ij", sliding_window_view(x, w.shape), w)
 
 
+def _window_i_j_swapped(x, w, i, j):
+    """``x[j:j+kH, i:i+kW]``, as learners slice it: ``np.sum`` of a broadcast product, so a
+    window cut short by the edge broadcasts or raises as theirs does."""
+    kh, kw = w.shape
+    return float(np.sum(x[j:j + kh, i:i + kw] * w))
+
+
+def _window_fixed_3x3(x, w, i, j):
+    """A 3×3 slice whatever the kernel: a broadcast product, or ValueError."""
+    return float(np.sum(x[i:i + 3, j:j + 3] * w))
+
+
+def _window_loops_fixed_3x3(x, w, i, j):
+    """Loops over ``range(3)`` whatever the kernel: IndexError when it is smaller."""
+    total = 0.0
+    for a in range(3):
+        for b in range(3):
+            total += x[i + a, j + b] * w[a, b]
+    return total
+
+
 def _random_window(rng: np.random.Generator) -> Case:
     h, w = rng.integers(3, 9, size=2)
     kh, kw = rng.integers(1, 4, size=2)
@@ -73,9 +94,13 @@ EXERCISES = (
                 Case((DUMOULIN_X, DUMOULIN_W, 0, 0)),
                 Case((DUMOULIN_X, DUMOULIN_W, 1, 2)),
             ]),
-            CaseSet("non-square kernel, last window", 1, lambda rng: [
-                Case((small_ints(rng, 4, 5), small_ints(rng, 2, 3), 2, 2)),
-            ]),
+            CaseSet("non-square kernel at the last window; a 2×2 kernel inside the input", 1,
+                    lambda rng: [
+                        Case((small_ints(rng, 4, 5), small_ints(rng, 2, 3), 2, 2)),
+                        # Away from the edges and not 3×3: a window whose size does not come
+                        # from the kernel shows here, and i ≠ j shows swapped indices.
+                        Case((small_ints(rng, 5, 6), small_ints(rng, 2, 2), 1, 3)),
+                    ]),
             CaseSet("random windows (hidden)", 2, hidden=True, cases=lambda rng: [
                 _random_window(rng) for _ in range(6)
             ]),
@@ -86,7 +111,17 @@ EXERCISES = (
             Mistake("i and j swapped",
                     "`i` is the row (axis 0) and `j` the column (axis 1) of the window's "
                     "top-left corner: slice x[i:i+kH, j:j+kW].",
-                    lambda x, w, i, j: window_dot(x, w, j, i)),
+                    _window_i_j_swapped),
+            Mistake("window size fixed at 3×3",
+                    "your window is always 3×3, the size of the worked example's kernel. The "
+                    "window has the kernel's size: take kH, kW from w.shape and slice "
+                    "x[i:i+kH, j:j+kW].",
+                    _window_fixed_3x3),
+            Mistake("loops fixed at range(3)",
+                    "your loops always run over 3 rows and 3 columns, the size of the worked "
+                    "example's kernel. Loop over the kernel's own size: kH, kW = w.shape, then "
+                    "range(kH) and range(kW).",
+                    _window_loops_fixed_3x3),
         ),
     ),
     Exercise(

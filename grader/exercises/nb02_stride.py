@@ -79,6 +79,14 @@ def _ceil_size(n, k, stride=1, padding=0):
     return math.ceil((n + 2 * padding - k) / stride) + 1
 
 
+def _checked(formula):
+    """``formula(n, k, stride, padding)`` behind the contract's ValueError checks."""
+    def wrong(n, k, stride=1, padding=0):
+        _validate(n, k, stride, padding)
+        return formula(n, k, stride, padding)
+    return wrong
+
+
 def _ceil_starts(n, k, stride=1, padding=0):
     count = math.ceil((n + 2 * padding - k) / stride) + 1
     return [i * stride for i in range(count)]
@@ -169,16 +177,18 @@ EXERCISES = (
         ),
         mistakes=(
             Mistake("ceil instead of floor", CEIL_HINT, _ceil_size),
+            # Wrong formulas behind the right checks: a learner who refuses the impossible
+            # settings is not told to add the checks they have.
             Mistake("padding counted once", PADDING_ONCE_HINT,
-                    lambda n, k, stride=1, padding=0: (n + padding - k) // stride + 1),
+                    _checked(lambda n, k, stride, padding: (n + padding - k) // stride + 1)),
             Mistake("first window not counted",
                     "(n + 2p − k) // s counts the steps between windows; the window at "
                     "position 0 comes before the first step, so add 1.",
-                    lambda n, k, stride=1, padding=0: (n + 2 * padding - k) // stride),
+                    _checked(lambda n, k, stride, padding: (n + 2 * padding - k) // stride)),
             Mistake("stride left out",
                     "with stride s the window jumps s elements at a time, so only every s-th "
                     "position is used: divide the room the window has, n + 2p − k, by s.",
-                    lambda n, k, stride=1, padding=0: n + 2 * padding - k + 1),
+                    _checked(lambda n, k, stride, padding: n + 2 * padding - k + 1)),
             Mistake("no check for impossible settings",
                     "your formula is right, but the function must refuse settings no layer can "
                     "have: raise ValueError when k < 1, stride < 1, padding < 0 or "
@@ -230,6 +240,10 @@ EXERCISES = (
                     lambda n, k, stride=1, padding=0: list(range(0, n + 2 * padding - k, stride))),
             Mistake("padding counted once", PADDING_ONCE_HINT,
                     lambda n, k, stride=1, padding=0: list(range(0, n + padding - k + 1, stride))),
+            Mistake("padding left out",
+                    "the windows slide over the padded input, n + 2p long: let the starts run "
+                    "up to n + 2p − k, not n − k.",
+                    lambda n, k, stride=1, padding=0: list(range(0, n - k + 1, stride))),
             Mistake("unpadded coordinates",
                     "give the starts in padded coordinates: the first window starts at 0, "
                     "the left edge of the padding, not at −p.",
@@ -247,6 +261,8 @@ EXERCISES = (
                 Case((8, 3), {"stride": 2}),
                 Case((10, 3), {"stride": 3}),
                 Case((11, 2), {"stride": 4}),
+                # Many windows: the remainder is neither the quotient nor (n + 2p) mod s.
+                Case((20, 3), {"stride": 3}),
             ]),
             CaseSet("with padding", 1, [
                 Case((5, 3), {"stride": 2, "padding": 1}),

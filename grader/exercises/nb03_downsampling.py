@@ -18,6 +18,10 @@ from grader.exercises._spec import Case, CaseSet, Exercise, Mistake
 NOTEBOOK = "03_downsampling"
 
 POOL_MODES = ("max", "avg")
+UNKNOWN_MODE_HINT = (
+    "a mode other than 'max' or 'avg' must raise ValueError: check `mode` before pooling "
+    "instead of treating every other value as one of the two."
+)
 BINOMIAL = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16
 """Zhang's (2019) 3×3 binomial blur, 'Tri-3': the outer product of [1, 2, 1] / 4 with itself."""
 
@@ -70,6 +74,22 @@ def _pool_ceil(x, size, stride=None, mode="max"):
     reduce = np.max if mode == "max" else np.mean
     return np.array([[reduce(x[i * sh:i * sh + kh, j * sw:j * sw + kw]) for j in range(cols)]
                      for i in range(rows)])
+
+
+def _pool_loops(x, size, stride, mode):
+    """Pooling as learners loop it: the output sized by the floor formula, also when the
+    window does not fit (an empty output; ValueError for a negative size)."""
+    if mode not in POOL_MODES:
+        raise ValueError(f"mode must be 'max' or 'avg', not {mode!r}")
+    kh, kw = pair(size)
+    sh, sw = pair(stride)
+    rows, cols = (x.shape[0] - kh) // sh + 1, (x.shape[1] - kw) // sw + 1
+    out = np.zeros((rows, cols))
+    reduce = np.max if mode == "max" else np.mean
+    for i in range(rows):
+        for j in range(cols):
+            out[i, j] = reduce(x[i * sh:i * sh + kh, j * sw:j * sw + kw])
+    return out
 
 
 def _pool_stride_left_out(x, size, stride=None, mode="max"):
@@ -174,13 +194,20 @@ EXERCISES = (
             Mistake("size pair swapped",
                     "a pair size is (height, width): size[0] rows by size[1] columns.",
                     lambda x, size, stride=None, mode="max":
-                        pool2d(x, _swapped(size), _swapped(size) if stride is None else stride,
-                               mode)),
+                        _pool_loops(x, _swapped(size),
+                                    _swapped(size) if stride is None else stride, mode)),
             Mistake("stride pair swapped",
                     "a pair stride is (vertical, horizontal): stride[0] moves down the rows, "
                     "stride[1] along the columns.",
                     lambda x, size, stride=None, mode="max":
                         pool2d(x, size, _swapped(size if stride is None else stride), mode)),
+            # Two ways to fall back on a mode: both are the same mistake.
+            Mistake("unknown mode accepted", UNKNOWN_MODE_HINT,
+                    lambda x, size, stride=None, mode="max":
+                        pool2d(x, size, stride, "max" if mode == "max" else "avg")),
+            Mistake("unknown mode accepted", UNKNOWN_MODE_HINT,
+                    lambda x, size, stride=None, mode="max":
+                        pool2d(x, size, stride, "avg" if mode == "avg" else "max")),
         ),
     ),
     Exercise(
@@ -242,16 +269,21 @@ def _random_subsample_case(rng: np.random.Generator, index: int) -> Case:
 
 
 def _random_pool_case(rng: np.random.Generator, index: int) -> Case:
+    """Windows that fit either way round (so a swapped pair still pools) and strides no longer
+    than the window, as in networks: with gaps between windows, a ceil-sized output would end
+    on empty windows, whose max raises and whose mean is nan — no evidence of anything."""
     h, w = (int(v) for v in rng.integers(2, 13, size=2))
     if h == w:
         w += 1
+    fits = min(h, w, 4)
     if rng.random() < 0.5:
-        size = int(rng.integers(1, min(h, w, 4) + 1))
+        size = int(rng.integers(1, fits + 1))
     else:
-        size = (int(rng.integers(1, min(h, 4) + 1)), int(rng.integers(1, min(w, 4) + 1)))
+        size = (int(rng.integers(1, fits + 1)), int(rng.integers(1, fits + 1)))
+    kh, kw = pair(size)
     choice = index % 3
-    stride = (None if choice == 0 else int(rng.integers(1, 4)) if choice == 1
-              else tuple(int(v) for v in rng.integers(1, 4, size=2)))
+    stride = (None if choice == 0 else int(rng.integers(1, min(kh, kw, 3) + 1)) if choice == 1
+              else (int(rng.integers(1, min(kh, 3) + 1)), int(rng.integers(1, min(kw, 3) + 1))))
     mode = "max" if index % 2 == 0 else "avg"
     return Case((random_array(rng, h, w), size), {"stride": stride, "mode": mode})
 

@@ -123,6 +123,10 @@ def _last_channel_only(x, w, b=None, stride=1, padding=0):
     return conv2d_layer(x[:, -1:], w[:, -1:], b, stride, padding)
 
 
+def _first_channel_only(x, w, b=None, stride=1, padding=0):
+    return conv2d_layer(x[:, :1], w[:, :1], b, stride, padding)
+
+
 def _channels_averaged(x, w, b=None, stride=1, padding=0):
     out = conv2d_layer(x, w, None, stride, padding) / x.shape[1]
     return out if b is None else out + b[None, :, None, None]
@@ -142,11 +146,33 @@ def _flipped(x, w, b=None, stride=1, padding=0):
 
 
 def _ceil_size(x, w, b=None, stride=1, padding=0):
+    """An output of the ceil size whose extra windows somehow got values: only its shape is
+    known. Where ceil and floor agree it is the right answer."""
     (sh, sw), (ph, pw) = pair(stride), pair(padding)
     kh, kw = w.shape[2:]
     h_out = math.ceil((x.shape[2] + 2 * ph - kh) / sh) + 1
     w_out = math.ceil((x.shape[3] + 2 * pw - kw) / sw) + 1
+    if (h_out, w_out) == _shapes(x, w, stride, padding)[4:]:
+        return conv2d_layer(x, w, b, stride, padding)
     return ShapeOnly((x.shape[0], w.shape[0], h_out, w_out))
+
+
+def _ceil_loop(x, w, b=None, stride=1, padding=0):
+    """The loop over a ceil-sized output learners write: the last window is cut short by the
+    edge of the padded input, and its product with the kernel raises ValueError — or, one row
+    or column long, broadcasts into a wrong value."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    kh, kw = w.shape[2:]
+    xp = _pad(np.asarray(x, dtype=float), ph, pw)
+    rows = math.ceil((xp.shape[2] - kh) / sh) + 1
+    cols = math.ceil((xp.shape[3] - kw) / sw) + 1
+    out = np.zeros((x.shape[0], w.shape[0], rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            # As np.sum(window * w[o]) per image n and filter o, for all of them at once.
+            window = xp[:, None, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = np.sum(window * w[None], axis=(2, 3, 4))
+    return out if b is None else out + np.asarray(b, dtype=float)[None, :, None, None]
 
 
 def _pad_with_negative_slice(x, w, b=None, stride=1, padding=0):
@@ -157,10 +183,19 @@ def _pad_with_negative_slice(x, w, b=None, stride=1, padding=0):
 
 
 def _pad_every_axis(x, w, b=None, stride=1, padding=0):
-    if not isinstance(padding, (int, np.integer)) or padding == 0:
+    """``np.pad(x, padding)`` pads every axis, the batch and channel axes too (a pair pads each
+    axis padding[0] before and padding[1] after). Each filter's C_in channels then meet more
+    channels than it has: ValueError — unless C_in is 1, when they broadcast and the output
+    has a batch grown by the padding (its values depend on the loops around it)."""
+    before, after = pair(padding)
+    if before == after == 0:
         return conv2d_layer(x, w, b, stride, padding)
-    _, _, _, _, h_out, w_out = _shapes(x, w, stride, padding)
-    return ShapeOnly((x.shape[0] + 2 * padding, w.shape[0], h_out, w_out))
+    if x.shape[1] != 1:
+        raise ValueError("operands could not be broadcast together")
+    (sh, sw), grow = pair(stride), before + after
+    kh, kw = w.shape[2:]
+    return ShapeOnly((x.shape[0] + grow, w.shape[0], (x.shape[2] + grow - kh) // sh + 1,
+                      (x.shape[3] + grow - kw) // sw + 1))
 
 
 def _pairs_reversed(x, w, b=None, stride=1, padding=0):
@@ -168,6 +203,10 @@ def _pairs_reversed(x, w, b=None, stride=1, padding=0):
     return conv2d_layer(x, w, b, (sw, sh), (pw, ph))
 
 
+CEIL_HINT = ("your output has a row or column of windows too many, and the last of them runs "
+             "off the padded input (its slice is too short to multiply by the kernel). The "
+             "number of windows is floor((n + 2p − k) / s) + 1 — a window that would stick out "
+             "is dropped, not computed. Use floor division //.")
 BIAS_HINT_END = ("The bias is one number per filter, added once to each output value of that "
                  "filter, after the sum over the window and over the input channels.")
 
@@ -190,6 +229,11 @@ CONV_LAYER_MISTAKES = (
             "overwrote the previous one. A filter sums its products over all C_in input "
             "channels: accumulate (+=) across channels, or sum over the channel axis too.",
             _last_channel_only),
+    Mistake("only the first input channel counted",
+            "your output uses the first input channel only. A filter sums its products over "
+            "all C_in input channels: loop over every channel (or sum over the channel axis "
+            "too), not just channel 0.",
+            _first_channel_only),
     Mistake("input channels averaged",
             "your output is the mean over input channels, C_in times too small. A filter "
             "adds up its products over all input channels: a sum, not a mean.",
@@ -203,17 +247,19 @@ CONV_LAYER_MISTAKES = (
             "(i, j). With stride s its window starts at (i·s_h, j·s_w) in the padded input.",
             _stride_not_in_slice),
     Mistake("flipped kernel", FLIPPED_HINT, _flipped),
-    Mistake("ceil instead of floor",
-            "your output is one row or column too large: the number of windows is "
-            "floor((n + 2p − k) / s) + 1 — a window that would stick out of the padded input "
-            "is dropped, not computed. Use floor division //.", _ceil_size),
+    # Loops over a ceil-sized output crash on (or mis-multiply) the window cut short by the
+    # edge; any other way of filling it leaves only the shape to go by.
+    Mistake("ceil instead of floor", CEIL_HINT, _ceil_loop),
+    Mistake("ceil instead of floor", CEIL_HINT, _ceil_size),
     Mistake("x[p:-p] at padding 0",
             "if the error points at your padding code: with padding 0 the slice p:-p is 0:-0, "
             "which is empty, so the input does not fit into it. Slice the interior as p:p + H (and p:p + W), or only pad when p > 0.",
             _pad_with_negative_slice),
     Mistake("padding added to the batch and channel axes",
-            "your batch axis grew by 2p: np.pad(x, p) pads every axis. Pad only the last two "
-            "axes (height and width), with zero padding for the batch and channel axes.",
+            "np.pad(x, p) pads every axis, the batch and channel axes too: the batch grows by "
+            "2p, and each filter meets more input channels than it has (a broadcasting error "
+            "when C_in > 1). Pad only the last two axes (height and width), with zero padding "
+            "for the batch and channel axes.",
             _pad_every_axis),
     Mistake("(vertical, horizontal) read backwards",
             "a pair stride or padding is (vertical, horizontal): the first number applies to "
@@ -239,6 +285,10 @@ def _random_layer(rng: np.random.Generator, pairs: bool) -> Case:
     # Sizes from kernel + a few strides + a remainder, so the last windows are tested.
     h = max(1, kh - 2 * ph + sh * int(rng.integers(1, 5)) + int(rng.integers(0, sh)))
     w = max(1, kw - 2 * pw + sw * int(rng.integers(1, 5)) + int(rng.integers(0, sw)))
+    # The kernel also fits with the pairs read backwards, so that mistake gives wrong values
+    # (which it predicts) rather than a kernel too large (which each learner's code meets
+    # its own way: an empty output, or an exception).
+    h, w = max(h, kh - 2 * pw), max(w, kw - 2 * ph)
     if h == w:
         w += 1
     bias = random_array(rng, c_out) if rng.random() < 0.7 else None
@@ -257,8 +307,12 @@ def conv_layer_case_sets() -> tuple[CaseSet, ...]:
         CaseSet("two input channels are summed", 1, lambda rng: [
             Case((small_ints(rng, 1, 2, 3, 4), small_ints(rng, 1, 2, 2, 2))),
         ]),
-        CaseSet("three filters with a bias", 1, lambda rng: [
+        CaseSet("three filters with a bias, also at stride 2 with padding 1", 1, lambda rng: [
             Case((small_ints(rng, 1, 2, 4, 5), small_ints(rng, 3, 2, 2, 3), small_ints(rng, 3))),
+            # Padding on both axes and a last row and column no window reaches: rounding,
+            # padding and bias mistakes each show on their own here.
+            Case((small_ints(rng, 1, 2, 5, 6), small_ints(rng, 3, 2, 2, 3), small_ints(rng, 3)),
+                 {"stride": 2, "padding": 1}),
         ]),
         CaseSet("a batch of two, stride (2, 1), padding (1, 0)", 1, lambda rng: [
             Case((small_ints(rng, 2, 2, 5, 4), small_ints(rng, 3, 2, 3, 2), small_ints(rng, 3)),

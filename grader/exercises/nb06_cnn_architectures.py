@@ -26,10 +26,12 @@ def _vector(value: object) -> np.ndarray:
 
 def _step(shape: Shape, layer: Conv | Pool, *, rounding=np.floor_divide, pad_factor: int = 2,
           default_stride: str = "kernel", swap: bool = False, keep_channels: bool = False,
-          pad_after: bool = False) -> Shape:
+          pad_after: bool = False, pool_padding: bool = True) -> Shape:
     """One layer's output shape; the keyword arguments switch on the known mistakes."""
     size = np.array(shape[1:], dtype=np.int64)
     kernel, padding = _vector(layer.kernel), _vector(layer.padding)
+    if isinstance(layer, Pool) and not pool_padding:
+        padding = np.zeros(2, dtype=np.int64)
     stride = layer.stride if layer.stride is not None else (
         layer.kernel if default_stride == "kernel" else 1)
     stride = _vector(stride)
@@ -155,6 +157,11 @@ def _by_hand() -> list[Case]:
                                 Conv(32, 3, stride=2, padding=1), Pool(3, stride=2)]))]
 
 
+def _resnet_stem() -> list[Case]:
+    """ResNet's stem: a padded max pool after a padded, strided conv (224 → 112 → 56)."""
+    return [Case(((3, 224, 224), [Conv(64, 7, stride=2, padding=3), Pool(3, stride=2, padding=1)]))]
+
+
 def _pairs() -> list[Case]:
     return [Case(((2, 9, 14), [Conv(4, (3, 5), stride=(2, 3), padding=(1, 0)), Pool((2, 1))]))]
 
@@ -187,6 +194,11 @@ SHAPE_MISTAKES = (
             lambda input_shape, layers: _trace(input_shape, layers, pad_after=True)),
     Mistake("rows and columns swapped", SWAP_HINT,
             lambda input_shape, layers: _trace(input_shape, layers, swap=True)),
+    Mistake("pool padding ignored",
+            "a Pool pads too: `padding` adds p elements on each side before its windows are "
+            "placed, exactly as for a Conv, so its output size is also "
+            "floor((n + 2p − k) / s) + 1.",
+            lambda input_shape, layers: _trace(input_shape, layers, pool_padding=False)),
     Mistake("channels not set by Conv",
             "a Conv layer's output has one channel per filter: C becomes layer.out_channels. "
             "Only pooling keeps the channel count.",
@@ -253,7 +265,8 @@ EXERCISES = (
                 Case(((1, 5, 5), [Conv(1, 3, stride=2, padding=1)])),
                 Case(((1, 6, 6), [Conv(1, 3, stride=2, padding=1)])),
             ]),
-            CaseSet("conv, pool, strided conv, overlapping pool", 1, _by_hand()),
+            CaseSet("conv, pool, strided conv, overlapping pool; ResNet's stem with a padded pool",
+                    1, _by_hand() + _resnet_stem()),
             CaseSet("non-square input, kernel, stride and padding pairs", 1, _pairs()),
             CaseSet("no layers at all", 1, [Case(((3, 8, 8), []))]),
             CaseSet("random networks (hidden)", 3, hidden=True, cases=_random_networks),

@@ -103,6 +103,34 @@ def _loop_backward(dout, x, w, stride=1, padding=0, *, overwrite_dx=False, overw
     return dx, dw, dout.sum(axis=(0, 2, 3))
 
 
+def _nested_loop_backward(dout, x, w, stride=1, padding=0, *, overwrite_dx=False,
+                          overwrite_dw=False):
+    """The backward pass as the classic four nested loops (image, filter, row, column), one
+    scalar of dout at a time; assigning with = then keeps only the last filter's and the last
+    window's contribution."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    kh, kw = w.shape[2:]
+    x_padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dx_padded = np.zeros_like(x_padded, dtype=float)
+    dw = np.zeros_like(w, dtype=float)
+    for n in range(dout.shape[0]):
+        for o in range(dout.shape[1]):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+                    g = dout[n, o, i, j]
+                    if overwrite_dx:
+                        dx_padded[n, :, rows, cols] = g * w[o]
+                    else:
+                        dx_padded[n, :, rows, cols] += g * w[o]
+                    if overwrite_dw:
+                        dw[o] = g * x_padded[n, :, rows, cols]
+                    else:
+                        dw[o] += g * x_padded[n, :, rows, cols]
+    dx = dx_padded[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    return dx, dw, dout.sum(axis=(0, 2, 3))
+
+
 def _tiling_only(dout, x, w, stride=1, padding=0, dw_too=False):
     """Backward as if (n + 2p - k) mod s were 0: the full correlation's rows, nothing added."""
     (sh, sw), (ph, pw) = pair(stride), pair(padding)
@@ -115,6 +143,20 @@ def _tiling_only(dout, x, w, stride=1, padding=0, dw_too=False):
         windows = sliding_window_view(x_padded, dilate(dout, (sh, sw)).shape[2:], axis=(2, 3))
         dw = np.einsum("ncabij,noij->ocab", windows, dilate(dout, (sh, sw)))
     return dx[:, :, :rows, :cols], dw, db
+
+
+def _cropped_full_correlation(dout, x, w, stride=1, padding=0, dw_too=False):
+    """dx as the full correlation of the dilated gradient with the flipped kernel — the
+    notebook's way — cropped ``[p:p + H]``: that array ends r = (n + 2p − k) mod s rows before
+    the padded input does, so dx is r − p rows short when r > p (and right when r <= p).
+    With ``dw_too``, dw too is a correlation, of the whole padded input: kH + r rows."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    dx, dw, db = _tiling_only(dout, x, w, stride, padding, dw_too=dw_too)
+    _, _, h, width = x.shape
+    rh = (h + 2 * ph - w.shape[2]) % sh
+    rw = (width + 2 * pw - w.shape[3]) % sw
+    full_dx = conv2d_backward(dout, x, w, stride, padding)[0]
+    return full_dx[:, :, :min(h, h + ph - rh), :min(width, width + pw - rw)], dw, db
 
 
 def _with_db(db_of):
@@ -197,6 +239,8 @@ def _backward_case(rng: np.random.Generator, ragged: bool | None = None,
             continue
         if not unit_stride and kh <= sh:  # keep the windows overlapping along the height
             continue
+        if _out_size(h, kh, sh, ph) < 2:  # … with at least two of them to overlap
+            continue
         break
     stride = sh if sh == sw and rng.random() < 0.6 else (sh, sw)
     padding = ph if ph == pw and rng.random() < 0.6 else (ph, pw)
@@ -252,12 +296,16 @@ PUBLIC_BACKWARD = {
     ],
     "(n + 2p − k) mod s ≠ 0: a row no window reaches (6×5 input, 3×3 kernel, stride 2)": [
         _public_backward(_public_rng("ragged"), (1, 1, 6, 5), (1, 1, 3, 3), 2, 0),
+        # The same with padding 1: the row no window reaches is now a padding row.
+        _public_backward(_public_rng("ragged"), (1, 1, 6, 5), (1, 1, 3, 3), 2, 1),
     ],
     "a batch of 2, 2 → 3 channels, stride 1": [
         _public_backward(_public_rng("batch"), (2, 2, 4, 3), (3, 2, 2, 2), 1, 0),
     ],
     "non-square kernel, stride (2, 3), padding (1, 0)": [
-        _public_backward(_public_rng("pairs"), (1, 2, 5, 7), (2, 2, 2, 3), (2, 3), (1, 0)),
+        # A 3×4 kernel: its windows overlap along both axes, as in every case, so gradients
+        # overwritten instead of added show here however the loops are nested.
+        _public_backward(_public_rng("pairs"), (1, 2, 5, 7), (2, 2, 3, 4), (2, 3), (1, 0)),
     ],
 }
 
@@ -268,23 +316,42 @@ TILING_HINT = ("your gradient is only right when the windows tile the padded inp
                "When (n + 2p − k) mod s ≠ 0, the last rows/columns are read by no window: "
                "dx must still have x's shape, with zero gradient there — and dw only sees the "
                "part of the input the windows reach.")
+DW_OVERWRITE_HINT = ("every output position uses the same kernel, so dw is a sum over all "
+                     "positions and all images: accumulate it with += across the loop.")
 DB_HINT = ("the bias b[o] is added at every position of every image, so db[o] sums dout[:, o] "
            "over the batch and over all positions: db has shape (C_out,).")
 
 BACKWARD_MISTAKES = (
+    # Each overwriting mistake twice: a loop over positions that handles the batch and the
+    # filters at once, and the classic four nested loops, which overwrite across filters too.
     Mistake("gradients overwritten instead of accumulated", OVERWRITE_HINT,
             lambda dout, x, w, stride=1, padding=0: _loop_backward(
                 dout, x, w, stride, padding, overwrite_dx=True)),
-    Mistake("dw overwritten instead of accumulated",
-            "every output position uses the same kernel, so dw is a sum over all positions "
-            "and all images: accumulate it with += across the loop.",
+    Mistake("gradients overwritten instead of accumulated", OVERWRITE_HINT,
+            lambda dout, x, w, stride=1, padding=0: _nested_loop_backward(
+                dout, x, w, stride, padding, overwrite_dx=True)),
+    Mistake("dw overwritten instead of accumulated", DW_OVERWRITE_HINT,
             lambda dout, x, w, stride=1, padding=0: _loop_backward(
+                dout, x, w, stride, padding, overwrite_dw=True)),
+    Mistake("dw overwritten instead of accumulated", DW_OVERWRITE_HINT,
+            lambda dout, x, w, stride=1, padding=0: _nested_loop_backward(
                 dout, x, w, stride, padding, overwrite_dw=True)),
     Mistake("backward valid only when the windows tile exactly", TILING_HINT,
             _tiling_only),
     Mistake("backward valid only when the windows tile exactly", TILING_HINT,
             lambda dout, x, w, stride=1, padding=0: _tiling_only(
                 dout, x, w, stride, padding, dw_too=True)),
+    Mistake("backward valid only when the windows tile exactly", TILING_HINT,
+            lambda dout, x, w, stride=1, padding=0: _cropped_full_correlation(
+                dout, x, w, stride, padding, dw_too=True)),
+    # The same crop with a right dw is right whenever the unreached rows lie in the padding,
+    # so it fails on fewer cases than the three above: a name of its own.
+    Mistake("dx short where no window reaches",
+            "your dx is missing the last rows or columns of x when more of them than the "
+            "padding are read by no window ((n + 2p − k) mod s > p). They get zero gradient, "
+            "but dx must still have x's shape: build the gradient as large as the padded input, "
+            "then crop p from each side.",
+            _cropped_full_correlation),
     Mistake("db not summed over batch and positions", DB_HINT,
             _with_db(lambda dout: dout.sum(axis=(2, 3)))),
     Mistake("db not summed over batch and positions", DB_HINT,
