@@ -32,7 +32,7 @@ from typing import Any, Union
 import numpy as np
 
 import ipywidgets as widgets
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import NullLocator
 
 from stridelab.layers import Conv, Pool
 from stridelab.learner import learner_or_fallback
@@ -466,7 +466,9 @@ def _draw_stages(fig, network: Network) -> None:
     heights = [c.output[1] for c in costs]
     size_ax.bar(x, heights, color=COLORS["sky"])
     size_ax.set_yscale("log", base=2)
-    size_ax.yaxis.set_major_formatter(ScalarFormatter())
+    ticks = sorted(set(heights))  # the sizes themselves: 1, 7, 14, 28, 56, 112 for ResNet
+    size_ax.set_yticks(ticks, [str(t) for t in ticks])
+    size_ax.yaxis.set_minor_locator(NullLocator())
     size_ax.set_ylim(0.5, max(heights) * 4)
     for i, c in enumerate(costs):
         size_ax.text(i, c.output[1] * 1.1, f"{c.output[1]}×{c.output[2]}\n{c.output[0]} ch",

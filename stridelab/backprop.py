@@ -93,10 +93,15 @@ class ConvMatrixExplorer(InteractiveFigure):
                   f"{[int(v) for v in weights]}", boxes=boxes,
                   xlabel="", ylabel="output i")
         top.set_xticks(range(n + 2 * p), [str(j - p) for j in range(n + 2 * p)])
-        draw_grid(bottom, counts[None, :], vmin=0, vmax=max(2, counts.max()),
+        # viridis, not cividis: cividis is grey in the middle, where a count of 1 would look
+        # like the grey of the padding. Padding cells are greyed out (masked) instead.
+        padding = np.zeros((1, n + 2 * p), dtype=bool)
+        padding[0, :p] = padding[0, n + p:] = True
+        draw_grid(bottom, counts[None, :], vmin=0, vmax=max(2, counts.max()), cmap="viridis",
                   title="windows reading each input = terms in its gradient (column of C)",
                   boxes=[Box(0, j, 1, 1, color=COLORS["vermillion"]) for j in unread],
-                  xlabel="input position j (padding shaded grey; never read: red-orange)",
+                  mask=padding if p else None,
+                  xlabel="input position j (padding greyed out; never read: red-orange)",
                   ylabel="")
         bottom.set_yticks([])
         bottom.set_xticks(range(n + 2 * p), [str(j - p) for j in range(n + 2 * p)])
@@ -291,13 +296,15 @@ def upsampling_figure(transpose_fn: Callable[..., Any]) -> FigureDisplay:
     panels[1].set_title(f"k = 2, s = 2: blocks\n{nearest.shape[2]}×{nearest.shape[3]}")
     panels[2].imshow(np.asarray(smooth)[0, 0], cmap="gray")
     panels[2].set_title(f"k = 4, s = 2, p = 1, bilinear w\n{smooth.shape[2]}×{smooth.shape[3]}")
-    shown = panels[3].imshow(np.asarray(checker)[0, 0], cmap="cividis")
-    draw_values = np.asarray(checker)[0, 0]
-    for (i, j), v in np.ndenumerate(draw_values):
-        panels[3].text(j, i, f"{v * 2.25:.0f}", ha="center", va="center", fontsize=7,
-                       color="white" if v < draw_values.mean() else "black")
+    # Every weight is 1 / 2.25, so output × 2.25 counts the kernel stamps on each pixel.
+    stamps = np.rint(np.asarray(checker)[0, 0] * 2.25)
+    shown = panels[3].imshow(stamps, cmap="cividis", vmin=0.5, vmax=4.5)
+    for (i, j), v in np.ndenumerate(stamps):
+        panels[3].text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7,
+                       color="white" if v < 3 else "black")
     panels[3].set_title("k = 3, s = 2 on a flat input:\nuneven overlaps, a checkerboard")
-    fig.colorbar(shown, ax=panels[3], shrink=0.7, label="output value")
+    bar = fig.colorbar(shown, ax=panels[3], shrink=0.7, ticks=[1, 2, 3, 4])
+    bar.set_label("kernel stamps covering the pixel\n(output = stamps / 2.25)", fontsize=9)
     for ax in panels:
         ax.set_xlabel("column j")
         ax.set_ylabel("row i")
@@ -305,5 +312,6 @@ def upsampling_figure(transpose_fn: Callable[..., Any]) -> FigureDisplay:
     alt = ("Four images. A small, blocky portrait of Grace Hopper; the same twice as large "
            "made of 2×2 blocks; a smoother twice-as-large version made with a bilinear 4×4 "
            "kernel; and a flat input upsampled with a 3×3 kernel, whose output alternates "
-           "between pixels covered by one, two or four stamps of the kernel: a checkerboard.")
+           "between pixels covered by one, two or four stamps of the kernel: a checkerboard. "
+           "Its colour bar counts those stamps.")
     return FigureDisplay(fig, alt)

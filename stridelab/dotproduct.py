@@ -1,8 +1,8 @@
 """Figures and the window-sliding widget of notebook 01 (the sliding dot product).
 
 >>> import numpy as np
->>> WindowSlider(np.arange(16.0).reshape(4, 4), np.ones((2, 2))).describe()[:31]
-'Window 1 of 9, top-left corner '
+>>> WindowSlider(np.arange(16.0).reshape(4, 4), np.ones((2, 2))).describe()[:37]
+'Window 0 (of windows 0 to 8, row by r'
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def show_window(x: np.ndarray, w: np.ndarray, i: int, j: int) -> FigureDisplay:
 class WindowSlider(InteractiveFigure):
     """Step a kernel across an input and watch each output value being computed.
 
-    Press play, or drag the slider; the caption spells out the sum of products.
+    Press play, or drag the slider; the caption spells out the sum of products. Windows are
+    numbered from 0, row by row, as in the stride explorer of notebook 02.
     """
 
     def __init__(self, x: np.ndarray, w: np.ndarray) -> None:
@@ -79,27 +80,27 @@ class WindowSlider(InteractiveFigure):
         self.w = np.asarray(w, dtype=float)
         self.out = _correlate2d(self.x, self.w)
         count = self.out.size
-        self.position = widgets.IntSlider(value=1, min=1, max=count,
+        self.position = widgets.IntSlider(value=0, min=0, max=count - 1,
                                           description="window", continuous_update=True)
-        self.play = widgets.Play(value=1, min=1, max=count, interval=900, description="Play")
+        self.play = widgets.Play(value=0, min=0, max=count - 1, interval=900, description="Play")
         widgets.jslink((self.play, "value"), (self.position, "value"))
         super().__init__([self.play, self.position], width=11, height=3.4)
 
     def _corner(self) -> tuple[int, int]:
-        """Row and column of the current window's top-left corner (windows count from 1)."""
-        return divmod(self.position.value - 1, self.out.shape[1])
+        """Row and column of the current window's top-left corner (windows count from 0)."""
+        return divmod(self.position.value, self.out.shape[1])
 
     def draw(self) -> None:
         i, j = self._corner()
-        _draw_window(self.figure, self.x, self.w, i, j, self.out, self.position.value - 1)
+        _draw_window(self.figure, self.x, self.w, i, j, self.out, self.position.value)
 
     def describe(self) -> str:
         i, j = self._corner()
         kh, kw = self.w.shape
         window = self.x[i:i + kh, j:j + kw]
-        return (f"Window {self.position.value} of {self.out.size}, top-left corner at row "
-                f"i = {i}, column j = {j}: {_products_text(window, self.w)}, written to "
-                f"output[{i}, {j}].")
+        return (f"Window {self.position.value} (of windows 0 to {self.out.size - 1}, row by row), "
+                f"top-left corner at row i = {i}, column j = {j}: "
+                f"{_products_text(window, self.w)}, written to output[{i}, {j}].")
 
 
 def smoothing_demo(conv1d: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -118,7 +119,8 @@ def smoothing_demo(conv1d: Callable[[np.ndarray, np.ndarray], np.ndarray],
     ax.set_xlabel("index")
     ax.set_ylabel("value")
     ax.set_title(f"A moving average is a convolution with w = ones({k}) / {k}\n({note})")
-    ax.legend(loc="upper right")
+    # Below the axes, never over the signal.
+    fig.legend(loc="outside lower center", ncols=2, frameon=False)
     alt = (f"A noisy wave of {len(x)} samples in grey and its {k}-point moving average in "
            f"blue, which is smooth and {k - 1} samples shorter.")
     return FigureDisplay(fig, alt)

@@ -20,18 +20,18 @@ from functools import cache
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, NullFormatter
 from numpy.lib.stride_tricks import sliding_window_view
 
 from stridelab.data import grace_hopper
 from stridelab.learner import learner_or_fallback
-from stridelab.plotting import COLORS, DIVERGING, FigureDisplay, new_figure
+from stridelab.plotting import COLORS, DIVERGING, FigureDisplay, log_ticks, new_figure
 from stridelab.timing import best_time
 from stridelab.widgets import InteractiveFigure
 
-__all__ = ["AliasingLab", "BINOMIAL", "CostTable", "Table", "cost_figure", "measure_cost",
-           "downsampling_gallery", "numpy_conv2d", "numpy_conv2d_strided", "pooling_as_convolution",
-           "shift_demo_1d", "shift_sensitivity", "stripes", "zone_plate"]
+__all__ = ["AliasingLab", "BINOMIAL", "CostTable", "Table", "antialiased_downsample",
+           "blur_filter", "cost_figure", "measure_cost", "downsampling_gallery", "numpy_conv2d",
+           "numpy_conv2d_strided", "pooling_as_convolution", "shift_demo_1d", "shift_sensitivity",
+           "stripes", "zone_plate"]
 
 BINOMIAL = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16
 """The 3×3 binomial blur of BlurPool (Zhang 2019): weights sum to 1."""
@@ -77,7 +77,60 @@ def _blur(x: np.ndarray) -> np.ndarray:
 
 
 def _blur_downsample(x: np.ndarray, stride: Size = 2) -> np.ndarray:
+    """The exercise's recipe: the 3×3 binomial, whatever the stride (sized for stride 2)."""
     return _subsample(_blur(x), stride)
+
+
+def _is_power_of_two(n: int) -> bool:
+    return n >= 1 and n & (n - 1) == 0
+
+
+def blur_filter(stride: int) -> np.ndarray:
+    """The 1-D blur that makes downsampling by ``stride`` steady: ``2·stride − 1`` taps.
+
+    A grid ``stride`` pixels apart can show at most ``1 / (2·stride)`` cycles per pixel, so the
+    blur must remove more the larger the stride. BlurPool's ``[1, 2, 1] / 4`` is sized for
+    stride 2 (stride 1 needs no blur at all). A power-of-two stride is done as stride-2
+    stages, each with its own ``[1, 2, 1]`` blur, as networks do; two stages blur like
+    ``[1, 2, 3, 4, 3, 2, 1] / 16``. Other strides use the binomial of the same width
+    (stride 3: ``[1, 4, 6, 4, 1] / 16``). The 2-D blur is the outer product with itself.
+
+    >>> blur_filter(2) * 4, blur_filter(4) * 16
+    (array([1., 2., 1.]), array([1., 2., 3., 4., 3., 2., 1.]))
+    """
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
+    if _is_power_of_two(stride):
+        taps, step = np.ones(1), 1
+        while step < stride:
+            stage = np.zeros(2 * step + 1)
+            stage[::step] = (1.0, 2.0, 1.0)   # [1, 2, 1] on the grid of the previous stage
+            taps, step = np.convolve(taps, stage), 2 * step
+    else:
+        taps = np.ones(1)
+        for _ in range(2 * stride - 2):
+            taps = np.convolve(taps, (1.0, 1.0))  # a row of Pascal's triangle
+    return taps / taps.sum()
+
+
+def antialiased_downsample(x: np.ndarray, stride: int,
+                           blur_downsample: Callable[..., np.ndarray] | None = None) -> np.ndarray:
+    """Blur sized for ``stride`` (:func:`blur_filter`), then keep every ``stride``-th pixel.
+
+    A power-of-two stride runs ``blur_downsample(·, 2)`` — the exercise's function when
+    given — once per halving; other strides blur once with the wider binomial.
+    """
+    halve = blur_downsample or _blur_downsample
+    if stride == 1:
+        return np.array(x, dtype=float)
+    if _is_power_of_two(stride):
+        out = x
+        for _ in range(stride.bit_length() - 1):
+            out = np.asarray(halve(out, 2), dtype=float)
+        return out
+    taps = blur_filter(stride)
+    radius = len(taps) // 2
+    return _subsample(numpy_conv2d(np.pad(x, radius, mode="reflect"), np.outer(taps, taps)), stride)
 
 
 def _tried(function: Callable[..., np.ndarray], fallback: Callable[..., np.ndarray],
@@ -141,6 +194,26 @@ class CostTable:
     dense_seconds: float
     strided_seconds: tuple[float, ...]
     max_difference: tuple[float, ...]
+    repeats: int = 7
+    """How many runs each time is the fastest of."""
+
+    def time_ratios(self) -> tuple[float, ...]:
+        """How many times longer "dense, then subsample" took than the strided loop, per stride."""
+        return tuple(self.dense_seconds / t for t in self.strided_seconds)
+
+    def work_ratios(self) -> tuple[float, ...]:
+        """How many times more multiply-accumulates "dense, then subsample" does, per stride."""
+        return tuple(self.dense_macs / m for m in self.strided_macs)
+
+    def summary(self) -> str:
+        """What was just measured, in one sentence, next to the ratios of the work."""
+        times = ", ".join(f"{r:.1f}×" for r in self.time_ratios())
+        work = ", ".join(f"{r:.1f}×" for r in self.work_ratios())
+        ideal = ", ".join(f"{s * s}" for s in self.strides)
+        strides = ", ".join(map(str, self.strides))
+        return (f"Measured on this machine: at strides {strides} the dense recipe took {times} "
+                f"as long as the strided loop, for {work} the multiply-accumulates "
+                f"(s² = {ideal}).")
 
     @property
     def table(self) -> Table:
@@ -154,7 +227,8 @@ class CostTable:
         return Table(("s", "MACs dense", "MACs strided", "wasted ×", "ms dense",
                       "ms strided", "slower ×", "max |difference|"), tuple(rows),
                      f"{self.shape[0]}×{self.shape[1]} image, {self.kernel[0]}×{self.kernel[1]} "
-                     f"kernel; one Python loop iteration per output position; best of 3 runs.")
+                     f"kernel; one Python loop iteration per output position; fastest of "
+                     f"{self.repeats} runs, taken in turns. {self.summary()}")
 
     def _repr_html_(self) -> str:
         return self.table._repr_html_()
@@ -163,22 +237,27 @@ class CostTable:
         return repr(self.table)
 
 
-def measure_cost(x: np.ndarray, w: np.ndarray, strides: Sequence[int] = (2, 3, 4)) -> CostTable:
-    """Time the dense convolution (then subsampled) against the strided one, per stride."""
-    dense = _loop_conv2d_strided(x, w, 1)
-    dense_seconds = best_time(lambda: _loop_conv2d_strided(x, w, 1), budget=float("inf"),
-                              max_repeats=3)
-    strided_seconds, strided_macs, differences = [], [], []
+def measure_cost(x: np.ndarray, w: np.ndarray, strides: Sequence[int] = (2, 3, 4),
+                 repeats: int = 7) -> CostTable:
+    """Time the dense convolution (then subsampled) against the strided one, per stride.
+
+    Each time is the fastest of ``repeats`` runs, taken in turns (dense, stride 2, stride 3, …,
+    then again) so that a busy moment of the machine hits every one of them alike, and the
+    same number of runs for each, so that no ratio is biased by one side getting more tries.
+    """
     kh, kw = w.shape
-    for s in strides:
-        strided = _loop_conv2d_strided(x, w, s)
-        strided_seconds.append(best_time(lambda s=s: _loop_conv2d_strided(x, w, s),
-                                         budget=float("inf"), max_repeats=3))
-        strided_macs.append(strided.size * kh * kw)
-        differences.append(float(np.abs(dense[::s, ::s] - strided).max()))
+    dense = _loop_conv2d_strided(x, w, 1)
+    outputs = {s: _loop_conv2d_strided(x, w, s) for s in strides}
+    times: dict[int, list[float]] = {s: [] for s in (1, *strides)}
+    for _ in range(repeats):
+        for s in times:
+            times[s].append(best_time(lambda s=s: _loop_conv2d_strided(x, w, s),
+                                      budget=0.0, max_repeats=1))
     return CostTable(x.shape, w.shape, tuple(strides), dense.size * kh * kw,
-                     tuple(strided_macs), dense_seconds, tuple(strided_seconds),
-                     tuple(differences))
+                     tuple(outputs[s].size * kh * kw for s in strides), min(times[1]),
+                     tuple(min(times[s]) for s in strides),
+                     tuple(float(np.abs(dense[::s, ::s] - outputs[s]).max()) for s in strides),
+                     repeats)
 
 
 def cost_figure(cost: CostTable) -> FigureDisplay:
@@ -195,12 +274,10 @@ def cost_figure(cost: CostTable) -> FigureDisplay:
         ax.plot(strides, dense, "s-", color=COLORS["vermillion"], label="dense, then subsample")
         ax.plot(strides, strided, "o-", color=COLORS["blue"], label="strided")
         ax.plot(strides, dense[0] / strides ** 2, ":", color=COLORS["grey"], label="dense / s²")
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.6g}"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        log_ticks(ax, [*dense, *strided, *(dense[0] / strides ** 2)])
         ax.set_xticks(strides)
         ax.set_xlabel("stride s")
-        ax.set_ylabel(label)
+        ax.set_ylabel(label + " (log scale)")
         ax.legend(fontsize=9)
     left.set_title("work: the strided convolution does 1/s² of it")
     right.set_title("time follows the work")
@@ -261,17 +338,23 @@ def downsampling_gallery(subsample: Callable[..., np.ndarray], pool2d: Callable[
     maxed, mine_pool = _tried(lambda a: pool2d(a, stride), lambda a: _pool(a, stride), x)
     averaged, _ = _tried(lambda a: pool2d(a, stride, mode="avg"),
                          lambda a: _pool(a, stride, mode="avg"), x)
-    blur = blur_downsample or (lambda a, s: _blur_downsample(a, s))
-    blurred, mine_blur = _tried(lambda a: blur(a, stride), lambda a: _blur_downsample(a, stride), x)
+    # A blur sized for the stride: at stride 4, two stride-2 BlurPool stages (blur_filter).
+    blurred, mine_blur = _tried(lambda a: antialiased_downsample(a, stride, blur_downsample),
+                                lambda a: antialiased_downsample(a, stride), x)
     edges = numpy_conv2d_strided(x, PREWITT_X, stride=stride, padding=1)
     limit = float(np.percentile(np.abs(edges), 98))  # let the strongest edges saturate
     fig = new_figure(14, 3.5)
     panels = fig.subplots(1, 6)
     _show_image(panels[0], x, f"input {x.shape[0]}×{x.shape[1]}", x.shape)
+    taps = len(blur_filter(stride))
+    how = (f"{stride.bit_length() - 1} × (blur 3×3, subsample 2)" if _is_power_of_two(stride)
+           and stride > 2 else f"blur {taps}×{taps}, subsample {stride}")
     _show_image(panels[1], plain, f"subsample, s = {stride}\n(jagged, aliased)", x.shape)
-    _show_image(panels[2], maxed, f"max pool {stride}×{stride}\n(bright details grow)", x.shape)
-    _show_image(panels[3], averaged, f"average pool {stride}×{stride}\n(smooth)", x.shape)
-    _show_image(panels[4], blurred, f"blur, then subsample\n(smooth, BlurPool)", x.shape)
+    _show_image(panels[2], maxed, f"max pool {stride}×{stride}\n(bright details grow, aliased)",
+                x.shape)
+    _show_image(panels[3], averaged, f"average pool {stride}×{stride}\n(smoother, still aliased)",
+                x.shape)
+    _show_image(panels[4], blurred, f"{how}\n(smooth, BlurPool)", x.shape)
     _show_image(panels[5], edges, f"strided conv, edge kernel\n(downsamples + detects)",
                 x.shape, cmap=DIVERGING, limits=(-limit, limit))
     for ax in panels[1:]:
@@ -284,11 +367,13 @@ def downsampling_gallery(subsample: Callable[..., np.ndarray], pool2d: Callable[
                  f"size ({size}); computed with "
                  + (f"your {', '.join(mine)}" if mine else "numpy, until your functions work"),
                  fontsize=11)
-    alt = (f"A detail of Grace Hopper's portrait and five {size} versions of it. Plain "
-           f"subsampling looks jagged and speckled; max pooling makes bright areas such as the "
-           f"collar spread; average pooling and blur-then-subsample look smooth; the strided "
-           f"edge-detecting convolution shows the outlines of face and collar in purple and "
-           f"orange.")
+    alt = (f"Grace Hopper's portrait, cropped to her face and collar ({x.shape[0]}×"
+           f"{x.shape[1]}), and five {size} versions of it. Plain subsampling looks jagged and "
+           f"speckled; max pooling makes bright areas such as the collar spread; average pooling "
+           f"is smoother but keeps some jagged edges, because its box filter lets fine detail "
+           f"through; blurring with a filter sized for stride {stride} ({how}) before "
+           f"subsampling looks smooth; the strided edge-detecting convolution shows the "
+           f"outlines of face and collar in purple and orange.")
     return FigureDisplay(fig, alt)
 
 
@@ -359,7 +444,7 @@ class AliasingLab(InteractiveFigure):
     """
 
     def __init__(self, stride: int = 2, shift: int = 0, pattern: str = "zone plate",
-                 size: int = 128, dpi: int = 80) -> None:
+                 size: int = 96, dpi: int = 80) -> None:
         style = {"description_width": "initial"}
         self.size = size
         self.stride = widgets.IntSlider(value=stride, min=1, max=4, description="stride s",
@@ -373,7 +458,7 @@ class AliasingLab(InteractiveFigure):
     def _changes(self) -> tuple[float, float]:
         pattern, s, d = PATTERNS[self.pattern.value], self.stride.value, self.shift.value
         plain = shift_change(lambda a: _subsample(a, s), pattern, s, d, self.size)
-        blurred = shift_change(lambda a: _blur_downsample(a, s), pattern, s, d, self.size)
+        blurred = shift_change(lambda a: antialiased_downsample(a, s), pattern, s, d, self.size)
         return plain, blurred
 
     def draw(self) -> None:
@@ -383,16 +468,16 @@ class AliasingLab(InteractiveFigure):
         x = PATTERNS[self.pattern.value](size=self.size, shift=d)
         plain, blurred = self._changes()
         full = x.shape
-        boxes = ((0.07, 0.12, 0.28, 0.74), (0.39, 0.12, 0.28, 0.74), (0.71, 0.12, 0.28, 0.74))
+        boxes = ((0.07, 0.12, 0.28, 0.68), (0.39, 0.12, 0.28, 0.68), (0.71, 0.12, 0.28, 0.68))
         panels = [fig.add_axes(box) for box in boxes]
-        _show_image(panels[0], x, f"input x ({full[0]}×{full[1]}), shifted right by {d}", full)
+        _show_image(panels[0], x, f"input x ({full[0]}×{full[1]})\nshifted right by {d}", full)
         _show_image(panels[1], _subsample(x, s),
-                    f"subsample only, s = {s}: changed {plain:.3f} by the shift", full)
-        _show_image(panels[2], _blur_downsample(x, s),
-                    f"blur, then subsample: changed {blurred:.3f}", full)
+                    f"subsample only, s = {s}\nchanged {plain:.3f} by the shift", full)
+        _show_image(panels[2], antialiased_downsample(x, s),
+                    f"{_blur_title(s)}, then subsample\nchanged {blurred:.3f} by the shift", full)
         for ax in panels[1:]:
             ax.set_ylabel("")
-        fig.text(0.04, 0.94, f"{self.pattern.value}: stride {s}, shift {d}. Outputs are drawn "
+        fig.text(0.04, 0.945, f"{self.pattern.value}: stride {s}, shift {d}. Outputs are drawn "
                  f"at the input's size; 'changed' = mean |difference| from shift 0 (0–1 scale)",
                  fontsize=11)
 
@@ -402,7 +487,8 @@ class AliasingLab(InteractiveFigure):
         name = self.pattern.value.capitalize()
         text = (f"{name} shifted right by {d} pixel{'s' if d != 1 else ''}, stride {s}: "
                 f"plain subsampling (rows and columns 0, {s}, {2 * s}, …) changed by {plain:.3f} on "
-                f"average; blurring first, the output changed by {blurred:.3f}. ")
+                f"average; with a blur sized for stride {s} first ({_blur_words(s)}), the output "
+                f"changed by {blurred:.3f}. ")
         if d == 0:
             text += "Move the shift slider to see how each output reacts to a small move."
         elif d % s == 0:
@@ -417,13 +503,33 @@ class AliasingLab(InteractiveFigure):
         return text
 
 
+def _blur_words(stride: int) -> str:
+    """How :func:`antialiased_downsample` blurs at ``stride``, in a few words."""
+    taps = len(blur_filter(stride))
+    if stride == 1:
+        return "no blur: stride 1 cannot alias"
+    if _is_power_of_two(stride) and stride > 2:
+        return f"{stride.bit_length() - 1} stride-2 stages, each blurring 3×3: {taps} taps in all"
+    return f"blur {taps}×{taps}"
+
+
+def _blur_title(stride: int) -> str:
+    taps = len(blur_filter(stride))
+    if stride == 1:
+        return "no blur (stride 1)"
+    if _is_power_of_two(stride) and stride > 2:
+        return f"blur {taps} taps ({stride.bit_length() - 1} stages)"
+    return f"blur {taps}×{taps}"
+
+
 def shift_sensitivity(blur_downsample: Callable[..., np.ndarray],
                       subsample: Callable[..., np.ndarray], stride: int = 2,
                       shifts: Sequence[int] = (1, 2, 3), size: int = 96) -> Table:
     """How much a shift of the input changes each downsampler's output, on every pattern.
 
-    The patterns are ``size`` pixels square (smaller than the lab's, so that a learner's
-    loop-based functions finish in a fraction of a second).
+    The patterns are ``size`` pixels square, as in the lab (small enough for a learner's
+    loop-based functions to finish in a fraction of a second), so the lab's caption and this
+    table agree. The blur is the exercise's 3×3 one: use stride 2, which it is sized for.
     """
     sub, mine_sub = _tried(lambda a: subsample(a, stride), lambda a: _subsample(a, stride),
                            zone_plate(32))
@@ -474,8 +580,8 @@ def shift_demo_1d(pool2d: Callable[..., np.ndarray]) -> FigureDisplay:
     panels[0].step(positions, signal, where="mid", color=COLORS["blue"], linewidth=2.5,
                    label="x")
     panels[0].step(positions, moved, where="mid", color=COLORS["orange"], linewidth=2.5,
-                   linestyle="--", label="x moved right by 1")
-    panels[0].set_title("input: a pattern of period 4", fontsize=10)
+                   linestyle="--", label="x moved right by 1\n(last sample wraps round)")
+    panels[0].set_title("input: a pattern of period 4, moved circularly", fontsize=10)
     for ax, (a, b, title) in zip(panels[1:], (
             (pooled, pooled_moved, "max pool 2, stride 2"),
             (blurpool(signal), blurpool(moved), "max (s = 1), blur, subsample"))):
@@ -483,15 +589,19 @@ def shift_demo_1d(pool2d: Callable[..., np.ndarray]) -> FigureDisplay:
         ax.plot(np.arange(len(b)), b, "s--", color=COLORS["orange"], linewidth=2.5,
                 label="from x moved")
         ax.set_title(title, fontsize=10)
-        ax.set_ylim(-0.15, 1.2)
     for ax in panels:
         ax.set_xlabel("position")
         ax.set_ylabel("value")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set_ylim(-0.15, 1.2)
+        ax.set_ylim(-0.15, 1.65)   # room for the legend above the data
+        ax.set_yticks([0, 0.5, 1])
+        ax.legend(fontsize=8, loc="upper center", ncols=2)
     fig.suptitle("Moving the input by one sample changes max pooling's output completely "
                  f"({_whose('pool2d', mine)})", fontsize=11)
     smooth, smooth_moved = blurpool(signal), blurpool(moved)
-    alt = (f"Left: the signal 0 0 1 1 0 0 1 1 and the same signal moved right by one. Middle: "
+    alt = (f"Left: the signal 0 0 1 1 0 0 1 1 and the same signal moved right by one, "
+           f"circularly — the last sample wraps round to the front, as if the pattern repeated "
+           f"forever — giving 1 0 0 1 1 0 0 1. Middle: "
            f"max pooling with stride 2 gives {_listed(pooled)} for the first and "
            f"{_listed(pooled_moved)} for the moved one, a change of up to "
            f"{np.abs(pooled - pooled_moved).max():g}. Right: taking the max at stride 1, "

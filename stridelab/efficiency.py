@@ -22,12 +22,11 @@ from typing import Any
 
 import numpy as np
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import NullLocator
 
 from stridelab.featuremaps import _conv_layer, _pair
 from stridelab.learner import learner_or_fallback
 from stridelab.timing import best_time
-from stridelab.plotting import COLORS, FigureDisplay, new_figure
+from stridelab.plotting import COLORS, FigureDisplay, log_ticks, new_figure
 
 __all__ = ["SpeedComparison", "StrideTimings", "best_time", "compare_naive", "cost_figure",
            "memory_figure", "naive_conv2d", "time_strides"]
@@ -81,10 +80,9 @@ def cost_figure(conv_macs: Callable[..., int], size: int = 64, c_in: int = 16,
         ideal = [values[0] / s ** 2 for s in strides]
         ax.bar(strides, values, color=COLORS["blue"], width=0.6, label=label)
         ax.plot(strides, ideal, "o--", color=COLORS["orange"], label="ideal: stride-1 value / s²")
-        for s, v in zip(strides, values):
-            ax.text(s, v, f"{values[0] / v:.2g}× less" if v != values[0] else "", ha="center",
-                    va="bottom", fontsize=9)
-        ax.set_xticks(list(strides))
+        # The savings go under the stride numbers, where nothing else is drawn.
+        ax.set_xticks(list(strides), [f"{s}" if v == values[0] else f"{s}\n{values[0] / v:.2g}× less"
+                                      for s, v in zip(strides, values)])
         ax.set_xlabel("stride s")
         ax.set_ylabel(unit)
         ax.legend()
@@ -102,18 +100,7 @@ def cost_figure(conv_macs: Callable[..., int], size: int = 64, c_in: int = 16,
 
 def _log_ticks(ax: Any, values: Sequence[float], axis: str = "y") -> None:
     """A log axis with plain-number ticks (1, 2, 5, 10, …) covering ``values``."""
-    low, high = min(values), max(values)
-    ticks = [m * 10.0 ** e for e in range(-4, 6) for m in (1, 2, 5)
-             if low / 1.5 <= m * 10.0 ** e <= high * 1.5]
-    labels = [f"{t:g}" for t in ticks]
-    if axis == "y":
-        ax.set_yscale("log")
-        ax.set_yticks(ticks, labels)
-        ax.yaxis.set_minor_locator(NullLocator())
-    else:
-        ax.set_xscale("log")
-        ax.set_xticks(ticks, labels)
-        ax.xaxis.set_minor_locator(NullLocator())
+    log_ticks(ax, values, axis)
 
 
 def _choose(function: Callable[..., np.ndarray] | None, name: str, shape: tuple[int, ...],
@@ -154,9 +141,22 @@ class StrideTimings:
     """Whose implementation was timed: ``"your conv2d_fast"`` or ``"numpy's version"``."""
     note: str = ""
     """Why numpy's version was timed instead of the learner's, if it was."""
+    repeats: int = 1
+    """How many runs each time is the fastest of."""
 
     def speedups(self) -> list[float]:
         return [self.direct[0] / t for t in self.direct]
+
+    def summary(self) -> str:
+        """What was just measured, in one sentence."""
+        ups = ", ".join(f"{up:.1f}× at stride {s} (ideal {s * s}×)"
+                        for s, up in zip(self.strides[1:], self.speedups()[1:]))
+        spread = max(self.dense) / min(self.dense)
+        dense = ("took about the same at every stride, as it should" if spread < 1.3 else
+                 f"varied by {spread:.1f}× although it does the same work at every stride: "
+                 "something else was using the processor — run the cell again")
+        return (f"Measured here: computed directly, the layer ran {ups} faster than at stride 1; "
+                f"dense-then-subsample {dense}.")
 
     def __str__(self) -> str:
         n, c, h, w = self.shape
@@ -165,6 +165,8 @@ class StrideTimings:
                  "stride   direct      dense, then subsample   speed-up over stride 1 (ideal s²)"]
         for s, t, d, up in zip(self.strides, self.direct, self.dense, self.speedups()):
             lines.append(f"{s:>6} {t * 1e3:>8.2f} ms {d * 1e3:>12.2f} ms {up:>20.1f}× ({s * s})")
+        lines.append(f"(each time: the fastest of {self.repeats} runs, taken in turns)")
+        lines.append(self.summary())
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -205,18 +207,34 @@ class StrideTimings:
 
 def time_strides(conv2d_fast: Callable[..., np.ndarray] | None,
                  shape: tuple[int, int, int, int] = (8, 16, 64, 64), c_out: int = 32,
-                 strides: Sequence[int] = (1, 2, 3, 4), budget: float = 0.25) -> StrideTimings:
-    """Time one 3×3, padding-1 layer at each stride: directly, and dense-then-subsample."""
+                 strides: Sequence[int] = (1, 2, 3, 4), budget: float = 1.5,
+                 max_repeats: int = 9) -> StrideTimings:
+    """Time one 3×3, padding-1 layer at each stride: directly, and dense-then-subsample.
+
+    After a warm-up call, every measurement is taken in turns — each stride directly, then
+    densely, then again — until ``budget`` seconds are spent or ``max_repeats`` rounds are
+    done (at least three), and each time is the fastest of its runs: a busy moment of the
+    machine then hits every stride alike, and a short run gets as many tries as a long one.
+    """
     function, source, note = _choose(conv2d_fast, "conv2d_fast", shape, c_out)
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape)
     w = rng.standard_normal((c_out, shape[1], 3, 3))
-    direct, dense = [], []
+    function(x, w, None, 1, 1)  # warm-up: first calls pay for allocations and einsum's planning
+    runs = {}
     for s in strides:
-        direct.append(best_time(lambda: function(x, w, None, s, 1), budget))
-        dense.append(best_time(lambda: function(x, w, None, 1, 1)[:, :, ::s, ::s], budget))
-    return StrideTimings(tuple(shape), c_out, tuple(strides), tuple(direct), tuple(dense), source,
-                         note)
+        runs[("direct", s)] = lambda s=s: function(x, w, None, s, 1)
+        runs[("dense", s)] = lambda s=s: function(x, w, None, 1, 1)[:, :, ::s, ::s]
+    times: dict[tuple[str, int], list[float]] = {key: [] for key in runs}
+    spent, rounds = 0.0, 0
+    while rounds < 3 or (spent < budget and rounds < max_repeats):
+        for key, run in runs.items():
+            times[key].append(best_time(run, budget=0.0, max_repeats=1))
+            spent += times[key][-1]
+        rounds += 1
+    return StrideTimings(tuple(shape), c_out, tuple(strides),
+                         tuple(min(times[("direct", s)]) for s in strides),
+                         tuple(min(times[("dense", s)]) for s in strides), source, note, rounds)
 
 
 @dataclass(frozen=True)
@@ -269,7 +287,9 @@ def compare_naive(conv2d_fast: Callable[..., np.ndarray] | None,
     rng = np.random.default_rng(2)
     x = rng.standard_normal(shape)
     w = rng.standard_normal((c_out, shape[1], 3, 3))
-    naive = best_time(lambda: naive_conv2d(x, w, None, 1, 1), budget=0.0, max_repeats=1)
+    function(x, w, None, 1, 1)  # warm-up
+    # The naive loop takes a tenth of a second or more: the fastest of a few runs is steady.
+    naive = best_time(lambda: naive_conv2d(x, w, None, 1, 1), budget=0.3, max_repeats=3)
     fast = best_time(lambda: function(x, w, None, 1, 1), budget=0.1, max_repeats=20)
     n, c, h, ww = shape
     return SpeedComparison(f"input {n}×{c}×{h}×{ww}, {c_out} filters 3×3, stride 1, padding 1 "

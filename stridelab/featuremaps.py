@@ -109,16 +109,18 @@ def _edge_limit(values: np.ndarray) -> float:
 
 
 def _show_map(ax: Axes, values: np.ndarray, name: str, title: str,
-              limit: float | None = None) -> None:
-    """A feature map as an image: signed maps in purple–orange, others in grey."""
+              limit: float | None = None) -> Any:
+    """A feature map as an image: signed maps in purple–orange, others in grey. Returns the
+    image, for a colour bar."""
     if name in _SIGNED:
         limit = _edge_limit(values) if limit is None else limit
-        ax.imshow(values, cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest")
+        shown = ax.imshow(values, cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest")
     else:
-        ax.imshow(values, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        shown = ax.imshow(values, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("column j")
     ax.set_ylabel("row i")
+    return shown
 
 
 def _draw_kernel(ax: Axes, kernel: np.ndarray, title: str) -> None:
@@ -179,24 +181,31 @@ def feature_map_grid(conv2d_layer: Callable[..., np.ndarray],
         result, note = learner_or_fallback(conv2d_layer, _conv_layer, x, w, None, stride, 1)
         maps.append(np.asarray(result, dtype=float)[0])
         notes.add(note)
-    fig = new_figure(2.2 * (len(strides) + 1) + 0.5, 2.3 * len(names) + 0.6)
+    fig = new_figure(2.2 * (len(strides) + 1) + 1.4, 2.3 * len(names) + 0.6)
     fig.set_layout_engine("none")  # a fixed grid: the automatic layout pass costs ~0.3 s here
-    panels = fig.subplots(len(names), len(strides) + 1,
-                          gridspec_kw={"width_ratios": [0.7] + [1] * len(strides), "left": 0.06,
-                                       "right": 0.99, "bottom": 0.05, "top": 0.92,
+    panels = fig.subplots(len(names), len(strides) + 2,
+                          gridspec_kw={"width_ratios": [0.7] + [1] * len(strides) + [0.06],
+                                       "left": 0.06, "right": 0.93, "bottom": 0.05, "top": 0.92,
                                        "wspace": 0.3, "hspace": 0.45})
     for row, name in enumerate(names):
         _draw_kernel(panels[row, 0], FILTERS[name], name)
+        # One colour scale per row, set by the stride-1 map, so the strides compare directly.
+        limit = _edge_limit(maps[0][row]) if name in _SIGNED else None
         for col, stride in enumerate(strides):
             fmap = maps[col][row]
-            _show_map(panels[row, col + 1], fmap, name,
-                      f"stride {stride}: {fmap.shape[0]}×{fmap.shape[1]}")
+            shown = _show_map(panels[row, col + 1], fmap, name,
+                              f"stride {stride}: {fmap.shape[0]}×{fmap.shape[1]}", limit)
+        bar = fig.colorbar(shown, cax=panels[row, -1])
+        bar.set_label("response (signed)" if name in _SIGNED else "brightness", fontsize=9)
+        bar.ax.tick_params(labelsize=8)
     note = "computed by your conv2d_layer" if notes == {"computed by your conv2d_layer"} else \
         sorted(n for n in notes if not n.startswith("computed"))[0]
     fig.suptitle(f"Feature maps of a 200×170 photograph, padding 1\n({note})")
     sizes = ", ".join(f"{m.shape[1]}×{m.shape[2]} at stride {s}" for m, s in zip(maps, strides))
     alt = (f"A grid of feature maps: one row per filter ({', '.join(names)}), its 3×3 kernel "
-           f"on the left, then its map at strides {', '.join(map(str, strides))}: {sizes}. "
+           f"on the left, then its map at strides {', '.join(map(str, strides))}: {sizes}, "
+           "and a colour bar for the row (edge responses from purple, negative, to orange, "
+           "positive; blur and sharpen as brightness from black to white). "
            "Edges show as purple and orange lines, the blur is smooth and the sharpened "
            "image crisp; all rows coarsen into visible blocks at stride 4, where thin "
            "details such as the rims of the glasses break up.")
@@ -211,15 +220,27 @@ def _coverage(n: int, k: int, s: int) -> np.ndarray:
     return counts
 
 
-def unseen_fraction(k: int, s: int) -> float:
-    """Share of pixels of a large image that no ``k×k`` window at stride ``s`` contains."""
-    seen_per_axis = min(k, s) / s
-    return 1.0 - seen_per_axis ** 2
+def unseen_fraction(k: int, s: int, n: int | None = None, padding: int = 0) -> float:
+    """Share of pixels that no ``k×k`` window at stride ``s`` contains.
+
+    Without ``n``: on a large image, where the pattern "``k`` seen, ``s − k`` skipped" repeats
+    and the border does not count: ``1 − (min(k, s) / s)²``. With ``n``: exactly, on an
+    ``n×n`` image padded by ``padding`` — gaps between windows *and* the border no window
+    reaches (notebook 02), which on a small image can be a large share.
+
+    >>> unseen_fraction(3, 4), round(unseen_fraction(3, 4, n=11), 3), round(unseen_fraction(3, 3, n=11), 3)
+    (0.4375, 0.331, 0.331)
+    """
+    if n is None:
+        seen_per_axis = min(k, s) / s
+        return 1.0 - seen_per_axis ** 2
+    line = _coverage(n + 2 * padding, k, s)[padding:padding + n]
+    return 1.0 - (int(np.count_nonzero(line)) / n) ** 2
 
 
-def coverage_figure(k: int = 3, strides: Sequence[int] = (1, 2, 4), n: int = 11) -> FigureDisplay:
+def coverage_figure(k: int = 3, strides: Sequence[int] = (2, 3, 4), n: int = 11) -> FigureDisplay:
     """How many ``k×k`` windows see each pixel of an ``n×n`` input, at each stride."""
-    fig = new_figure(3.6 * len(strides), 4.0)
+    fig = new_figure(3.3 * len(strides), 4.0)
     panels = fig.subplots(1, len(strides))
     peak = k * k
     for ax, s in zip(panels, strides):
@@ -227,24 +248,44 @@ def coverage_figure(k: int = 3, strides: Sequence[int] = (1, 2, 4), n: int = 11)
         grid = np.outer(line, line)
         boxes = [Box(i, j, 1, 1, color=COLORS["vermillion"], linewidth=1.5)
                  for i, j in zip(*np.nonzero(grid == 0))]
-        draw_grid(ax, grid, title=f"stride {s}: {np.mean(grid == 0):.0%} unseen",
+        gaps, border = _unseen_lines(n, k, s)
+        why = (f"gaps {_lines(gaps)}" if gaps else "") + (", " if gaps and border else "") + \
+            (f"border {_lines(border)}" if border else "")
+        draw_grid(ax, grid, title=f"stride {s}: {np.mean(grid == 0):.0%} unseen"
+                  + (f"\n({why})" if why else "\n(every pixel seen)"),
                   vmin=0, vmax=peak, boxes=boxes, annotate=True)
         for text in ax.texts:
             text.set_fontsize(7)
             text.set_in_layout(False)  # hundreds of labels: keep them out of the layout pass
-    fig.suptitle(f"How many {k}×{k} windows contain each pixel of a {n}×{n} input "
+    fig.suptitle(f"How many {k}×{k} windows contain each pixel of the {n}×{n} input "
                  "(outlined in red-orange: none)")
     parts = []
     for s in strides:
         line = _coverage(n, k, s)
         share = float(np.mean(np.outer(line, line) == 0))
-        parts.append(f"at stride {s} " + (f"{share:.0%} of the pixels, whole rows and columns "
-                                          "outlined in red-orange, are in none" if share else
+        gaps, border = _unseen_lines(n, k, s)
+        where = " and ".join(text for text in (
+            f"rows and columns {_lines(gaps)} between windows" if gaps else "",
+            f"rows and columns {_lines(border)} after the last window" if border else "") if text)
+        parts.append(f"at stride {s} " + (f"{share:.0%} of the pixels, {where}, outlined in "
+                                          "red-orange, are in none" if share else
                                           "every pixel is in at least one window"))
     described = "; ".join(parts)
     alt = (f"{len(strides)} grids of {n}×{n} cells counting the {k}×{k} windows that contain "
            f"each pixel: {described}.")
     return FigureDisplay(fig, alt)
+
+
+def _unseen_lines(n: int, k: int, s: int) -> tuple[list[int], list[int]]:
+    """Rows (or columns) of an ``n``-pixel axis in no window: between windows, and at the end."""
+    line = _coverage(n, k, s)
+    last_end = (n - k) // s * s + k
+    gaps = [int(i) for i in np.flatnonzero(line[:last_end] == 0)]
+    return gaps, list(range(last_end, n))
+
+
+def _lines(indices: list[int]) -> str:
+    return ", ".join(map(str, indices))
 
 
 def _receptive_field(layers: Sequence[tuple[int, int]]) -> tuple[int, int]:
@@ -444,9 +485,14 @@ class FeatureMapExplorer(InteractiveFigure):
         fmap, _ = self._feature_map()
         h, w = self.photo.shape[1:]
         full = h * w
-        unseen = unseen_fraction(3, s)
+        rows = _coverage(h + 2, 3, s)[1:h + 1] > 0      # padding 1 on each side
+        cols = _coverage(w + 2, 3, s)[1:w + 1] > 0
+        unseen = 1.0 - rows.mean() * cols.mean()
+        large = unseen_fraction(3, s)
         seen = ("every pixel is still inside some window" if unseen == 0 else
-                f"{unseen:.0%} of the pixels fall between windows and are never looked at")
+                f"{unseen:.0%} of the pixels are in no window and are never looked at"
+                + ("" if round(100 * unseen) == round(100 * large) else
+                   f" (on a large image, 1 − (3/{s})² = {large:.0%})"))
         return (f"The '{name}' filter at stride {s}: windows start every {s} pixels, so the "
                 f"{h}×{w} photograph (padding 1) gives a {fmap.shape[0]}×{fmap.shape[1]} "
                 f"feature map, {full / fmap.size:.1f}× fewer values than pixels; with a 3×3 "

@@ -25,9 +25,10 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import NullLocator
 
-__all__ = ["COLORS", "CMAP", "DIVERGING", "FigureDisplay", "Box", "draw_grid", "new_figure",
-           "figure_png"]
+__all__ = ["COLORS", "CMAP", "DIVERGING", "FigureDisplay", "Box", "draw_grid", "log_ticks",
+           "new_figure", "figure_png"]
 
 COLORS = {
     "orange": "#E69F00",
@@ -71,6 +72,32 @@ def figure_png(fig: Figure, dpi: int | None = None) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _tick_text(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
+
+
+def log_ticks(ax: Axes, values: Iterable[float], axis: str = "y") -> list[float]:
+    """A log scale on ``axis`` with plain-number ticks at 1, 2, 5, 10, 20, … covering ``values``.
+
+    matplotlib's own log ticks are powers of ten written as ``10⁵`` — often a single labelled
+    tick on data spanning less than a decade. Returns the ticks.
+
+    >>> fig = new_figure(3, 3); ax = fig.add_subplot()
+    >>> log_ticks(ax, [3.0, 40.0])
+    [2.0, 5.0, 10.0, 20.0, 50.0]
+    """
+    finite = [float(v) for v in values if np.isfinite(v) and v > 0]
+    low, high = min(finite), max(finite)
+    first, last = int(np.floor(np.log10(low / 1.5))), int(np.ceil(np.log10(high * 1.5)))
+    ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in (1, 2, 5)
+             if low / 1.5 <= m * 10.0 ** e <= high * 1.5]
+    axis_ = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    axis_.set_ticks(ticks, [_tick_text(t) for t in ticks])
+    axis_.set_minor_locator(NullLocator())
+    return ticks
 
 
 def _value_text(value: float) -> str:

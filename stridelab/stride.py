@@ -2,8 +2,9 @@
 
 The explorer draws, for an input of length ``n``, a kernel of length ``k``, a stride ``s``
 and a padding ``p`` per side, every window position along an axis, the padded 2-D grid
-with the ignored border in its own colour, the output grid, and the output-size formula
-with the current numbers. It redraws in a few tens of milliseconds (see
+with the elements no window reaches in their own colour (the trailing border, and the gaps
+between windows when ``s > k``), the output grid, and the output-size formula with the
+current numbers. It redraws in a few tens of milliseconds (see
 ``benchmarks/stride_explorer.py``): everything is drawn straight onto the figure with a
 handful of artists — no Axes, ticks or layout engine, which are what make matplotlib slow.
 
@@ -88,11 +89,26 @@ class AxisLayout:
         """Trailing padded elements no window covers: (n + 2p − k) mod s."""
         return (self.padded - self.k) % self.s
 
+    def covered(self) -> np.ndarray:
+        """Per padded element: whether at least one window contains it."""
+        hit = np.zeros(self.padded, dtype=bool)
+        for start in self.starts:
+            hit[start:start + self.k] = True
+        return hit
+
+    @property
+    def skipped(self) -> tuple[int, ...]:
+        """Padded elements *between* windows (only when s > k): no window contains them,
+        though windows lie on both sides. The trailing :attr:`ignored` ones are not counted."""
+        end = self.starts[-1] + self.k if self.fits else 0
+        return tuple(int(j) for j in np.flatnonzero(~self.covered()[:end]))
+
     def states(self) -> np.ndarray:
-        """Per padded element: padding, input, or ignored (input or padding)."""
+        """Per padded element: padding, input, or not covered by any window (input or
+        padding) — at the end, and between windows when the stride exceeds the kernel."""
         index = np.arange(self.padded)
         is_input = (index >= self.p) & (index < self.p + self.n)
-        is_ignored = index >= self.padded - self.ignored
+        is_ignored = ~self.covered()
         return np.where(is_ignored, np.where(is_input, IGNORED_INPUT, IGNORED_PADDING),
                         np.where(is_input, INPUT, PADDING))
 
@@ -293,9 +309,9 @@ def _legend(fig: Figure, ignored: bool, padding_ignored: bool = False, y: float 
     entries = [(dict(color=STATE_COLORS(PADDING)), "padding (zeros)"),
                (dict(color=STATE_COLORS(INPUT)), "input x")]
     if ignored:
-        entries.append((dict(color=STATE_COLORS(IGNORED_INPUT)), "ignored: no window reaches it"))
+        entries.append((dict(color=STATE_COLORS(IGNORED_INPUT)), "input no window reaches"))
     if padding_ignored:
-        entries.append((dict(color=STATE_COLORS(IGNORED_PADDING)), "ignored padding"))
+        entries.append((dict(color=STATE_COLORS(IGNORED_PADDING)), "padding no window reaches"))
     if windows:
         entries.append((dict(color=WINDOW_COLOR), "a window"))
     if highlight:
@@ -374,18 +390,21 @@ class StrideExplorer(InteractiveFigure):
         fig, axis = self.figure, self.axis
         fig.set_layout_engine(None)
         i, j = self._highlight()
-        lane, grid, out = (0.01, 0.1, 0.41, 0.74), (0.43, 0.1, 0.33, 0.74), (0.77, 0.1, 0.22, 0.74)
+        lane, grid, out = (0.01, 0.1, 0.41, 0.7), (0.43, 0.1, 0.33, 0.7), (0.77, 0.1, 0.22, 0.7)
         _draw_lane(fig, lane, axis, highlight=j)
         _title(fig, lane, f"one axis: {len(axis.starts)} windows of k = {axis.k}, {axis.s} apart")
         _draw_padded_grid(fig, grid, axis, axis, highlight=(i, j))
         _title(fig, grid, f"padded input: {axis.padded}×{axis.padded}")
         _draw_output(fig, out, axis, axis, highlight=(i, j))
         _title(fig, out, f"output: {axis.count}×{axis.count}")
-        fig.text(0.02, 0.93, f"H_out = {axis.formula()}", fontsize=13, fontweight="bold")
-        leftover = (f"ignored: (n + 2p − k) mod s = {axis.padded - axis.k} mod {axis.s} = "
-                    f"{axis.ignored}")
-        fig.text(0.98, 0.93, leftover, fontsize=11, ha="right",
-                 color=COLORS["vermillion"] if axis.ignored else "black")
+        fig.text(0.02, 0.945, f"H_out = {axis.formula()}", fontsize=13, fontweight="bold")
+        leftover = (f"in no window: {axis.ignored} at the end, (n + 2p − k) mod s = "
+                    f"{axis.padded - axis.k} mod {axis.s} = {axis.ignored}")
+        if axis.skipped:
+            leftover += (f"; {len(axis.skipped)} between windows, because s = {axis.s} > "
+                         f"k = {axis.k}")
+        fig.text(0.02, 0.885, leftover, fontsize=10.5,
+                 color=COLORS["vermillion"] if axis.ignored or axis.skipped else "black")
         states = axis.states()
         _legend(fig, ignored=bool(np.any(states == IGNORED_INPUT)),
                 padding_ignored=bool(np.any(states == IGNORED_PADDING)))
@@ -396,20 +415,31 @@ class StrideExplorer(InteractiveFigure):
         text = (f"n = {axis.n}, k = {axis.k}, s = {axis.s}, p = {axis.p}: windows start at "
                 f"{_number_list(axis.starts)}, so H_out = {axis.formula()} and the output is "
                 f"{axis.count}×{axis.count}. ")
+        if axis.skipped:
+            gap = axis.s - axis.k
+            text += (f"The stride is larger than the kernel (s = {axis.s} > k = {axis.k}), so "
+                     f"{gap} element{'s' if gap != 1 else ''} between neighbouring windows "
+                     f"{'are' if gap != 1 else 'is'} skipped: padded "
+                     f"element{'s' if len(axis.skipped) != 1 else ''} "
+                     f"{_number_list(axis.skipped)}, in red-orange, "
+                     f"{'are' if len(axis.skipped) != 1 else 'is'} in no window. ")
         if axis.ignored:
             first = axis.padded - axis.ignored
             where = (f"element {first}" if axis.ignored == 1
                      else f"elements {first} to {axis.padded - 1}")
             text += (f"The last {axis.ignored} padded {'element is' if axis.ignored == 1 else 'elements are'} "
                      f"never covered ({where}, in red-orange). ")
+        elif axis.skipped:
+            text += "The last window ends exactly at the last element. "
         else:
-            text += "The windows end exactly at the last element: nothing is ignored. "
+            text += "The windows end exactly at the last element: every element is in a window. "
         alone = axis.padding_only_windows()
         if alone:
             text += (f"{len(alone)} window(s) along each axis see only padding, so their "
                      f"outputs are 0. ")
-        text += (f"Highlighted: window ({i}, {j}), top-left corner at row {axis.starts[i]}, "
-                 f"column {axis.starts[j]}, gives output[{i}, {j}].")
+        text += (f"Highlighted: window {self.window.value} (windows are numbered from 0, row by "
+                 f"row), top-left corner at row {axis.starts[i]}, column {axis.starts[j]}, gives "
+                 f"output[{i}, {j}].")
         return text
 
 
@@ -435,8 +465,18 @@ def pair_stride_figure(shape: tuple[int, int], kernel: Size, stride: Size,
     alt = (f"A {h}×{w} input padded to {rows.padded}×{cols.padded}. Window centres, marked by "
            f"dots, are {sh} rows apart and {sw} columns apart, giving a {rows.count}×{cols.count} "
            f"output; {rows.ignored} trailing row(s) and {cols.ignored} trailing column(s) are "
-           f"never covered.")
+           f"never covered" + _skipped_text(rows, "row") + _skipped_text(cols, "column") + ".")
     return FigureDisplay(fig, alt)
+
+
+def _skipped_text(axis: AxisLayout, name: str) -> str:
+    """``"; padded columns 2, 5, 8 fall between windows"`` when the stride exceeds the kernel."""
+    if not axis.skipped:
+        return ""
+    many = len(axis.skipped) != 1
+    return (f"; padded {name}{'s' if many else ''} {_number_list(axis.skipped)} "
+            f"{'fall' if many else 'falls'} between windows (stride {axis.s} > kernel {axis.k}) "
+            f"and {'are' if many else 'is'} never covered either")
 
 
 def tf_same_padding(n: int, k: int, s: int) -> tuple[int, int, int]:

@@ -10,8 +10,10 @@ Three layers of helpers, each usable on its own:
    (:class:`~stridelab.layers.Conv` followed by ReLU, :class:`~stridelab.layers.Pool` as max
    pooling, then one fully connected layer) and trains it with SGD and momentum.
 3. **The comparison** — :func:`compare_training` trains several networks epoch by epoch,
-   interleaved, so each gets the same machine conditions; :func:`training_figure` plots
-   accuracy and time per epoch.
+   interleaved, so each gets the same machine conditions; :func:`compare_seeds` repeats that
+   from several seeds, because one training run's accuracy is partly luck;
+   :func:`comparison_table` and :func:`training_figure` show accuracy (with its spread over
+   the seeds) and time per epoch.
 
 >>> import numpy as np
 >>> x, w = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
@@ -48,6 +50,8 @@ __all__ = [
     "History",
     "TinyCNN",
     "as_pair",
+    "accuracy_verdict",
+    "compare_seeds",
     "compare_training",
     "comparison_table",
     "conv2d_backward",
@@ -406,50 +410,129 @@ def compare_training(models: Mapping[str, Sequence[Conv | Pool]], data: Dataset,
     return histories
 
 
-def comparison_table(histories: Mapping[str, History]) -> Table:
-    """Cost, time per epoch and final accuracy of each network, the first one as the baseline."""
+def compare_seeds(models: Mapping[str, Sequence[Conv | Pool]], data: Dataset,
+                  seeds: Sequence[int] = (0, 1, 2), epochs: int = 6, batch_size: int = 32,
+                  learning_rate: float = 0.08) -> dict[str, list[History]]:
+    """:func:`compare_training` once per seed: each seed draws other starting weights and
+    another order of the batches. Returns, per network, one :class:`History` per seed."""
+    runs: dict[str, list[History]] = {name: [] for name in models}
+    for seed in seeds:
+        for name, history in compare_training(models, data, epochs, batch_size, learning_rate,
+                                              seed).items():
+            runs[name].append(history)
+    return runs
+
+
+Runs = Mapping[str, "History | Sequence[History]"]
+
+
+def _as_runs(histories: Runs) -> dict[str, list[History]]:
+    """One training run per network, or several: always a list per network."""
+    return {name: [h] if isinstance(h, History) else list(h) for name, h in histories.items()}
+
+
+def _final_accuracies(runs: Sequence[History]) -> list[float]:
+    return [h.test_accuracy[-1] for h in runs]
+
+
+def _spread(values: Sequence[float]) -> str:
+    low, high = min(values), max(values)
+    mean = float(np.mean(values))
+    return f"{mean:.1%}" if len(values) == 1 else f"{mean:.1%} ({low:.1%}–{high:.1%})"
+
+
+def accuracy_verdict(histories: Runs) -> str:
+    """Each network's final accuracy against the first one's, judged over the seeds: a
+    difference counts only when every seed agrees on it."""
+    runs = _as_runs(histories)
+    names = list(runs)
+    first = _final_accuracies(runs[names[0]])
+    seeds = len(first)
+    parts = []
+    for name in names[1:]:
+        mine = _final_accuracies(runs[name])
+        if max(mine) < min(first):
+            parts.append(f"{name} ended below {names[0]} with every seed")
+        elif min(mine) > max(first):
+            parts.append(f"{name} ended above {names[0]} with every seed")
+        else:
+            parts.append(f"{name} and {names[0]} overlap: their ranges share values, so "
+                         f"{seeds} seed{'s' if seeds != 1 else ''} cannot tell them apart")
+    return "Measured here: " + "; ".join(parts) + "."
+
+
+def comparison_table(histories: Runs) -> Table:
+    """Cost, time per epoch and final accuracy of each network, the first one as the baseline.
+
+    With several runs per network (:func:`compare_seeds`), the accuracy is the mean over the
+    seeds with its range, and the time the fastest epoch of all the runs.
+    """
     from stridelab.architectures import Table
 
-    first = next(iter(histories.values()))
-    rows = [(name, f"{h.macs:,}", f"{h.best_seconds:.3f}", f"{h.median_seconds:.3f}",
-             f"{first.best_seconds / h.best_seconds:.1f}×", f"{first.macs / h.macs:.1f}×",
-             f"{h.test_accuracy[-1]:.1%}") for name, h in histories.items()]
+    runs = _as_runs(histories)
+    first = next(iter(runs.values()))
+    base_best = min(h.best_seconds for h in first)
+    base_macs = first[0].macs
+    rows = []
+    for name, hs in runs.items():
+        best = min(h.best_seconds for h in hs)
+        median = float(np.median([s for h in hs for s in h.seconds]))
+        rows.append((name, f"{hs[0].macs:,}", f"{best:.3f}", f"{median:.3f}",
+                     f"{base_best / best:.1f}×", f"{base_macs / hs[0].macs:.2g}×",
+                     _spread(_final_accuracies(hs))))
+    seeds = len(first)
+    accuracy = ("test accuracy" if seeds == 1 else
+                f"test accuracy: mean (lowest–highest) over {seeds} seeds")
+    epochs = len(first[0].seconds)
+    title = (f"{epochs} epochs each, epochs interleaved"
+             + (f", {seeds} seeds" if seeds > 1 else "")
+             + "; speed-ups from the fastest epochs. " + accuracy_verdict(runs))
     return Table(("network", "multiply-adds per image", "s per epoch (fastest)",
-                  "s per epoch (median)", "faster than the first", "fewer multiply-adds",
-                  "test accuracy"), rows,
-                 title=f"{len(first.seconds)} epochs each, epochs interleaved; speed-ups from "
-                 "the fastest epochs")
+                  "s per epoch (median)", "faster than the first", "multiply-adds: first / this",
+                  accuracy), rows, title=title)
 
 
-def training_figure(histories: Mapping[str, History]) -> FigureDisplay:
-    """Test accuracy per epoch (left) and the fastest epoch's time (right) of each network."""
+def training_figure(histories: Runs) -> FigureDisplay:
+    """Test accuracy per epoch (left: the mean over seeds, shaded from the lowest to the
+    highest) and the fastest epoch's time (right) of each network."""
+    runs = _as_runs(histories)
     fig = new_figure(11, 3.8)
     accuracy_ax, time_ax = fig.subplots(1, 2)
     colors = [COLORS["blue"], COLORS["orange"], COLORS["green"], COLORS["purple"]]
     markers = ["o", "s", "^", "D"]
-    for (name, history), color, marker in zip(histories.items(), colors, markers):
-        epochs = np.arange(1, len(history.test_accuracy) + 1)
-        accuracy_ax.plot(epochs, np.array(history.test_accuracy) * 100, color=color,
-                         marker=marker, linewidth=2, label=name)
+    for (name, hs), color, marker in zip(runs.items(), colors, markers):
+        curves = np.array([h.test_accuracy for h in hs]) * 100
+        epochs = np.arange(1, curves.shape[1] + 1)
+        accuracy_ax.plot(epochs, curves.mean(axis=0), color=color, marker=marker, linewidth=2,
+                         label=name)
+        if len(hs) > 1:
+            accuracy_ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0),
+                                     color=color, alpha=0.2, linewidth=0)
+    seeds = len(next(iter(runs.values())))
     accuracy_ax.set_xlabel("epoch")
     accuracy_ax.set_ylabel("test accuracy (%)")
     accuracy_ax.set_ylim(top=100)
-    accuracy_ax.set_title("Accuracy on unseen images")
+    accuracy_ax.set_title("Accuracy on unseen images" + (
+        f"\n(line: mean of {seeds} seeds; band: lowest to highest)" if seeds > 1 else ""),
+        fontsize=11)
     accuracy_ax.legend(loc="lower right")
-    names = list(histories)
-    medians = [histories[n].best_seconds for n in names]
-    time_ax.bar(range(len(names)), medians, color=colors[: len(names)])
-    for i, seconds in enumerate(medians):
-        time_ax.text(i, seconds, f"{seconds:.2f} s\n{histories[names[i]].macs / 1e3:.0f} k MACs",
+    names = list(runs)
+    fastest = [min(h.best_seconds for h in runs[n]) for n in names]
+    time_ax.bar(range(len(names)), fastest, color=colors[: len(names)])
+    for i, seconds in enumerate(fastest):
+        time_ax.text(i, seconds, f"{seconds:.2f} s\n{runs[names[i]][0].macs / 1e3:.0f} k MACs",
                      ha="center", va="bottom")
     time_ax.set_xticks(range(len(names)), names)
     time_ax.set_xlabel("network")
-    time_ax.set_ylabel(f"seconds per epoch (fastest of {len(histories[names[0]].seconds)})")
-    time_ax.set_ylim(top=max(medians) * 1.35)
-    time_ax.set_title("Training time per epoch")
-    fig.suptitle("Stride-1 convolution + pooling against stride-2 convolution")
-    alt = ("Left: test accuracy per epoch, " + "; ".join(
-        f"{n} reaching {histories[n].test_accuracy[-1]:.0%}" for n in names)
-        + ". Right: seconds per training epoch, fastest epoch of each, " + "; ".join(
-        f"{n} {histories[n].best_seconds:.2f} s" for n in names) + ".")
+    epochs_run = sum(len(h.seconds) for h in runs[names[0]])
+    time_ax.set_ylabel(f"seconds per epoch (fastest of {epochs_run})")
+    time_ax.set_ylim(top=max(fastest) * 1.35)
+    time_ax.set_title("Training time per epoch", fontsize=11)
+    fig.suptitle("Pooling, stride-2 convolution, and a learned stride-2 layer in place of each pool")
+    alt = ("Left: test accuracy per epoch" + (f", mean of {seeds} seeds with a band from the "
+                                              "lowest to the highest" if seeds > 1 else "")
+           + "; final accuracy " + "; ".join(
+               f"{n} {_spread(_final_accuracies(runs[n]))}" for n in names)
+           + ". Right: seconds per training epoch, fastest epoch of each, " + "; ".join(
+               f"{n} {t:.2f} s" for n, t in zip(names, fastest)) + ".")
     return FigureDisplay(fig, alt)

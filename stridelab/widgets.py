@@ -63,12 +63,23 @@ class InteractiveFigure(widgets.VBox):
         problem = self.problem()
         self.message.value = (f'<p style="color:#D55E00"><b>{html.escape(problem)}</b></p>'
                               if problem else "")
-        if not problem:
+        # An impossible setting hides the last picture and caption: they describe settings
+        # that are no longer on the sliders.
+        self.image.layout.display = "none" if problem else None
+        self.caption.layout.display = "none" if problem else None
+        if problem:
+            self.caption.value = ""
+        else:
             self.figure.clear()
             self.draw()
             self.image.value = figure_png(self.figure)
             self.caption.value = f"<p>{html.escape(self.describe())}</p>"
         self.last_redraw_seconds = time.perf_counter() - started
+
+    @property
+    def showing_figure(self) -> bool:
+        """Whether the picture and caption are on screen (not hidden by a problem message)."""
+        return self.image.layout.display != "none"
 
     def static(self) -> FigureDisplay:
         """The current state as a static figure with alt text."""
@@ -76,6 +87,12 @@ class InteractiveFigure(widgets.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
+        problem = self.problem()
+        if problem:  # no picture of settings that cannot be drawn: the message alone
+            bundle["text/html"] = f"<p><b>{html.escape(problem)}</b></p>"
+            bundle["text/plain"] = f"[interactive figure] {problem}"
+            bundle.pop("image/png", None)
+            return bundle
         encoded = base64.b64encode(self.image.value).decode("ascii")
         alt = html.escape(self.describe(), quote=True)
         bundle["text/html"] = (f'<img src="data:image/png;base64,{encoded}" alt="{alt}" '

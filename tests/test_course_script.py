@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +63,64 @@ def test_an_older_python_is_told_what_to_do(monkeypatch):
     assert "python3.11 course.py" in message
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'requires-python = ">=3.11"' in pyproject and "Python 3.11 or newer" in (ROOT / "README.md").read_text()
+
+
+def _installed_nbgrader_extensions() -> tuple[str, dict[str, bool]]:
+    """The nbgrader JupyterLab extension's package name and server extensions, as installed."""
+    prefix = Path(sys.prefix)
+    package = json.loads((prefix / "share/jupyter/labextensions/@jupyter/nbgrader/package.json")
+                         .read_text())["name"]
+    server = json.loads((prefix / "etc/jupyter/jupyter_server_config.d/nbgrader.json")
+                        .read_text())["ServerApp"]["jpserver_extensions"]
+    return package, server
+
+
+def test_the_learners_lab_config_disables_every_nbgrader_extension():
+    """The learner's lab hides nbgrader's Create Assignment panel, Validate button and menu."""
+    from traitlets.config import Config
+
+    package, server = _installed_nbgrader_extensions()
+    page_config = json.loads((ROOT / "jupyter" / "labconfig" / "page_config.json").read_text())
+    assert page_config["disabledExtensions"] == {package: True}
+    config = Config()
+    exec((ROOT / "jupyter" / "jupyter_server_config.py").read_text(),  # noqa: S102 - our file
+         {"get_config": lambda: config})
+    switched = config.ServerApp.jpserver_extensions
+    assert set(server) and set(server) <= set(switched)
+    assert not any(switched[name] for name in server)
+
+
+def test_course_lab_puts_the_config_folder_first_on_the_jupyter_config_path(monkeypatch):
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    seen = {}
+    monkeypatch.setattr(course, "ensure_environment", lambda: Path(sys.executable))
+    monkeypatch.setattr(course.subprocess, "call",
+                        lambda command, cwd, env: seen.update(env=env) or 0)
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/somewhere/else")
+    assert course.main(["lab"]) == 0
+    assert seen["env"]["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [
+        str(ROOT / "jupyter"), "/somewhere/else"]
+
+
+def test_jupyterlab_itself_reports_nbgrader_disabled_with_the_course_config():
+    """JupyterLab's own listing, with and without the learner's config folder."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(ROOT / "jupyter"))
+    learner = subprocess.run([str(jupyter), "labextension", "list"], capture_output=True,
+                             text=True, env=env, timeout=120)
+    listing = learner.stdout + learner.stderr
+    line = next(l for l in listing.splitlines() if "@jupyter/nbgrader" in l and "v0" in l)
+    assert "disabled" in line
+    env.pop("JUPYTER_CONFIG_PATH")
+    instructor = subprocess.run([str(jupyter), "labextension", "list"], capture_output=True,
+                                text=True, env=env, timeout=120)
+    line = next(l for l in (instructor.stdout + instructor.stderr).splitlines()
+                if "@jupyter/nbgrader" in l and "v0" in l)
+    assert "enabled" in line   # the instructor's JupyterLab keeps nbgrader's tools
+
+
+def test_the_readme_tells_instructors_how_to_get_nbgrader_back():
+    readme = (ROOT / "README.md").read_text()
+    assert "hides nbgrader's instructor tools" in readme and ".venv/bin/jupyter lab" in readme

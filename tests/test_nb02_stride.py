@@ -14,7 +14,10 @@ import pytest
 
 from grader.exercises import exercise
 from stridelab import check
+from tests.notebook_text import cells, first_cell, prose
 from tests.submissions import solution_functions
+
+NB = "02_stride"
 
 
 DUMOULIN_X = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3],
@@ -309,13 +312,62 @@ def test_the_window_slider_follows_the_number_of_windows(explorer):
 
 def test_an_impossible_setting_shows_a_message_not_a_figure(explorer):
     explorer.k.value = 7                       # 7 <= 8 still fits
-    image = explorer.image.value
     explorer.n.value = 4
     assert "No window fits" in explorer.message.value and "k = 7" in explorer.message.value
-    assert explorer.image.value == image      # the last good picture stays
+    # The last picture and caption described other settings: both are hidden, not left under it.
+    assert not explorer.showing_figure and explorer.caption.value == ""
+    assert explorer.caption.layout.display == "none"
+    fallback = explorer._repr_mimebundle_()
+    assert "image/png" not in fallback and "No window fits" in fallback["text/html"]
     explorer.p.value = 2                       # 4 + 2·2 = 8 ≥ 7: fits again
-    assert explorer.message.value == ""
+    assert explorer.message.value == "" and explorer.showing_figure
     assert "floor((4 + 2·2 − 7) / 2) + 1 = floor(1/2) + 1 = 1" in explorer.describe()
+    assert "floor((4 + 2·2 − 7) / 2)" in explorer.caption.value
+
+
+def test_the_explorer_marks_inputs_skipped_between_windows():
+    """n = 10, k = 2, s = 4: (n − k) mod s = 0, yet elements 2, 3, 6, 7 are in no window."""
+    from stridelab.stride import IGNORED_INPUT, INPUT, AxisLayout, StrideExplorer
+
+    axis = AxisLayout(10, 2, 4, 0)
+    assert axis.ignored == 0 and axis.skipped == (2, 3, 6, 7)
+    assert [j for j, state in enumerate(axis.states()) if state == IGNORED_INPUT] == [2, 3, 6, 7]
+    assert AxisLayout(8, 3, 2, 0).skipped == ()            # k > s: no gaps, only the tail
+    assert list(AxisLayout(8, 3, 2, 0).states()) == [INPUT] * 7 + [IGNORED_INPUT]
+    caption = StrideExplorer(n=10, k=2, stride=4, padding=0).describe()
+    assert "nothing is ignored" not in caption and "every element is in a window" not in caption
+    assert "2, 3, 6, 7" in caption and "skipped" in caption
+    for n, k, s, p in itertools.product(range(1, 12), range(1, 6), range(1, 6), range(3)):
+        axis = AxisLayout(n, k, s, p)
+        if axis.fits:
+            reached = {j for start in axis.starts for j in range(start, start + k)}
+            unreached = set(range(n + 2 * p)) - reached
+            assert unreached == set(axis.skipped) | set(range(n + 2 * p - axis.ignored, n + 2 * p))
+            assert set(np.flatnonzero(axis.states() >= IGNORED_INPUT)) == unreached
+
+
+def test_the_pair_stride_figure_marks_the_skipped_columns():
+    from stridelab.stride import IGNORED_INPUT, AxisLayout, pair_stride_figure
+
+    alt = pair_stride_figure((6, 11), (3, 2), (2, 3), (1, 0)).alt
+    assert "columns 2, 5, 8 fall between windows" in alt
+    assert [j for j, v in enumerate(AxisLayout(11, 2, 3, 0).states()) if v == IGNORED_INPUT] == [2, 5, 8]
+    assert "columns 2, 5 and 8 fall between them" in prose(NB)
+
+
+def test_the_prose_says_skipped_inputs_are_not_only_the_border():
+    text = prose(NB)
+    assert "elements 2, 3, 6 and 7 fall *between* windows" in text
+    assert "the `s − k` elements between neighbouring windows" in text
+    assert "With <code>s = 3</code>: 0 and 3" in text            # the first Predict, answered
+
+
+def test_as_pair_is_introduced_before_the_first_exercise_that_takes_pairs():
+    imports = cells(NB)[first_cell(NB, "from stridelab import")].source
+    assert "as_pair" in imports
+    shown = first_cell(NB, "as_pair(2), as_pair((2, 3))")
+    assert shown < first_cell(NB, "def conv2d_strided(")
+    assert "as_pair" in prose(NB)[:prose(NB).index("### Exercise 4")]
 
 
 def test_windows_that_see_only_padding_are_mentioned():

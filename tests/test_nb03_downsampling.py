@@ -13,8 +13,11 @@ import pytest
 
 from grader.exercises import exercise
 from stridelab import check
+from tests.notebook_text import cells, first_cell, prose
 from tests.test_nb02_stride import (defined, loop_dense_conv, loop_pad, loop_subsample,
                                     solution_functions)
+
+NB = "03_downsampling"
 
 SOLUTION = solution_functions("03_downsampling")
 REFERENCE = {name: exercise(name).reference for name in ("subsample", "pool2d", "blur_downsample")}
@@ -281,3 +284,124 @@ def test_the_caption_reports_the_changes_and_explains_whole_stride_shifts(lab):
     lab.shift.value = 2
     assert "only moves the output by 1 pixel" in lab.describe()
     assert lab._repr_mimebundle_()["text/html"].count('alt="') == 1
+
+
+# --- a blur sized for the stride ------------------------------------------------------------
+
+def test_the_blur_filter_widens_with_the_stride():
+    from stridelab.downsampling import blur_filter
+
+    assert {s: len(blur_filter(s)) for s in (1, 2, 3, 4, 8)} == {1: 1, 2: 3, 3: 5, 4: 7, 8: 15}
+    for s in (1, 2, 3, 4, 8):
+        assert blur_filter(s).sum() == pytest.approx(1)
+        np.testing.assert_allclose(blur_filter(s), blur_filter(s)[::-1])
+    np.testing.assert_allclose(blur_filter(2), [0.25, 0.5, 0.25])      # BlurPool's, the exercise's
+    np.testing.assert_allclose(blur_filter(3) * 16, [1, 4, 6, 4, 1])
+    # Stride 4 is two stride-2 stages: [1, 2, 1] then [1, 2, 1] on every second pixel.
+    np.testing.assert_allclose(blur_filter(4), np.convolve([1, 2, 1], [1, 0, 2, 0, 1]) / 16)
+
+
+def test_stride_4_blurs_in_two_stages_of_the_learners_function():
+    from stridelab.downsampling import antialiased_downsample
+
+    calls = []
+
+    def blur_downsample(x, stride=2):
+        calls.append(stride)
+        return REFERENCE["blur_downsample"](x, stride)
+
+    x = RNG.standard_normal((32, 24))
+    out = antialiased_downsample(x, 4, blur_downsample)
+    assert calls == [2, 2] and out.shape == (8, 6)
+    np.testing.assert_allclose(out, REFERENCE["blur_downsample"](REFERENCE["blur_downsample"](x, 2), 2))
+    assert antialiased_downsample(x, 3).shape == (11, 8)
+    np.testing.assert_array_equal(antialiased_downsample(x, 1), x)
+
+
+@pytest.mark.parametrize("pattern", ["zone plate", "photograph"])
+def test_at_stride_4_the_wider_blur_is_steadier_than_the_3x3_one(pattern):
+    from stridelab.downsampling import PATTERNS, antialiased_downsample, shift_change
+
+    make = PATTERNS[pattern]
+    one_stage = np.mean([shift_change(lambda a: REFERENCE["blur_downsample"](a, 4), make, 4, d, 96)
+                         for d in (1, 2, 3)])
+    two_stages = np.mean([shift_change(lambda a: antialiased_downsample(a, 4), make, 4, d, 96)
+                          for d in (1, 2, 3)])
+    assert two_stages < 0.8 * one_stage
+
+
+def test_the_gallery_and_lab_use_the_stride_4_blur():
+    from stridelab.downsampling import AliasingLab, downsampling_gallery
+
+    calls = []
+
+    def blur_downsample(x, stride=2):
+        calls.append(stride)
+        return REFERENCE["blur_downsample"](x, stride)
+
+    gallery = downsampling_gallery(REFERENCE["subsample"], REFERENCE["pool2d"], blur_downsample,
+                                   stride=4)
+    assert set(calls) == {2} and "2 × (blur 3×3, subsample 2)" in gallery.alt
+    assert "average pooling is smoother but keeps some jagged edges" in gallery.alt
+    lab = AliasingLab(stride=4, shift=1)
+    assert "2 stride-2 stages" in lab.describe() and "7 taps" in lab.describe()
+
+
+def test_the_lab_caption_and_the_table_give_the_same_numbers():
+    from stridelab.downsampling import AliasingLab, shift_sensitivity
+
+    table = shift_sensitivity(REFERENCE["blur_downsample"], REFERENCE["subsample"], stride=2)
+    for pattern in ("zone plate", "fine stripes", "photograph"):
+        row = next(r for r in table.rows if r[0] == pattern and r[1] == "1")
+        caption = AliasingLab(stride=2, shift=1, pattern=pattern).describe()
+        assert f"changed by {row[2]} on average" in caption
+        assert f"the output changed by {row[3]}" in caption
+
+
+# --- what the chapter says ------------------------------------------------------------------
+
+def test_the_prose_gets_pooling_and_all_cnn_right():
+    text = prose(NB)
+    assert "replaced every pooling layer" not in text
+    assert "kept one global average pool" in text
+    assert "Here are the four at stride 4 on a detail" not in text
+    assert "made four times smaller five ways" in text
+    assert "average pooling too" in text and "fine detail leaks through it and aliases" in text
+    assert "blur must widen with the stride" in text
+
+
+def test_the_one_dimensional_shift_says_it_wraps_around():
+    from stridelab.downsampling import shift_demo_1d
+
+    assert "circular (`np.roll`): the last sample wraps round" in prose(NB)
+    assert "wraps round to the front" in shift_demo_1d(REFERENCE["pool2d"]).alt
+
+
+def test_timing_prose_comes_from_the_measurement():
+    from stridelab.downsampling import measure_cost
+
+    assert "About 4×, 9× and 16×" not in prose(NB)
+    assert "The last line under the table says what your machine just measured" in prose(NB)
+    x, w = RNG.standard_normal((40, 36)), RNG.standard_normal((3, 3))
+    cost = measure_cost(x, w, strides=(2, 4), repeats=3)
+    assert cost.repeats == 3 and len(cost.time_ratios()) == 2
+    summary = cost.summary()
+    assert summary.startswith("Measured on this machine")
+    assert f"{cost.time_ratios()[1]:.1f}×" in summary and f"{cost.work_ratios()[1]:.1f}×" in summary
+    assert summary in repr(cost)
+
+
+def test_the_cost_figure_has_readable_log_ticks():
+    from stridelab.downsampling import cost_figure, measure_cost
+
+    cost = measure_cost(RNG.standard_normal((40, 36)), RNG.standard_normal((3, 3)), repeats=1)
+    figure = cost_figure(cost).figure
+    for ax in figure.axes:
+        labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert len(labels) >= 2 and all("e+" not in label and "$" not in label for label in labels)
+        assert ax.get_title() and ax.get_xlabel() and "log scale" in ax.get_ylabel()
+
+
+def test_blur_filter_is_imported_and_shown_where_the_chapter_explains_it():
+    assert first_cell(NB, "blur_filter(2) * 4") > first_cell(NB, "def blur_downsample(")
+    assert "as_pair" in cells(NB)[first_cell(NB, "from stridelab import")].source

@@ -14,7 +14,10 @@ import pytest
 
 from grader.exercises import exercise
 from grader.exercises.nb04_feature_maps import conv2d_naive
+from tests.notebook_text import cells, first_cell, prose
 from tests.submissions import solution_functions
+
+NB = "04_feature_maps"
 
 
 DUMOULIN_X = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3],
@@ -234,3 +237,48 @@ def test_figures_carry_alt_text_and_use_the_learners_function_when_it_is_right()
     grid = feature_map_grid(broken)
     assert "200×170 at stride 1" in grid.alt and "50×43 at stride 4" in grid.alt
     assert "511" in growth_figure(exercise("receptive_field").reference).alt
+
+
+def test_unseen_pixels_of_a_small_image_include_its_border():
+    """33 % on the 11×11 example at strides 3 and 4, against 7/16 on a large image at stride 4."""
+    from stridelab.featuremaps import _unseen_lines, coverage_figure, unseen_fraction
+
+    assert unseen_fraction(3, 4, n=11) == pytest.approx(1 - (9 / 11) ** 2)
+    assert unseen_fraction(3, 3, n=11) == pytest.approx(1 - (9 / 11) ** 2)
+    assert unseen_fraction(3, 3) == 0                       # a large image, border ignored
+    assert _unseen_lines(11, 3, 3) == ([], [9, 10])          # stride 3: the border only
+    assert _unseen_lines(11, 3, 4) == ([3, 7], [])           # stride 4: gaps only
+    alt = coverage_figure().alt
+    assert "at stride 3 33% of the pixels, rows and columns 9, 10 after the last window" in alt
+    assert "at stride 4 33% of the pixels, rows and columns 3, 7 between windows" in alt
+    # Exact on the photograph too (padding 1): what the explorer's caption reports.
+    assert unseen_fraction(3, 4, n=200, padding=1) == pytest.approx(
+        1 - (np.count_nonzero([(r + 1) % 4 != 3 and r + 1 <= 198 for r in range(200)]) / 200) ** 2)
+
+
+def test_the_prose_explains_the_33_percent_and_the_1x1_shortcut():
+    text = prose(NB)
+    assert "tile the image exactly: every pixel is in one window" not in text
+    assert "real networks keep the stride at most the kernel size" not in text
+    assert "the border no window reaches" in text
+    assert "Why did the figure say 33 %, not 7/16" in text and "`1 − (9/11)² ≈ 33 %`" in text
+    assert "a 1×1 convolution at stride 2 (notebook 06)" in text
+    assert "hundreds of times faster" not in text
+
+
+def test_the_feature_map_grid_has_a_colour_bar_per_filter():
+    from stridelab.featuremaps import FILTERS, feature_map_grid
+
+    def broken(*args):
+        raise NotImplementedError
+
+    figure = feature_map_grid(broken).figure
+    bars = [ax for ax in figure.axes if ax.get_ylabel() in ("response (signed)", "brightness")]
+    assert len(bars) == len(FILTERS)
+    assert all(ax.get_position().width < 0.05 for ax in bars)      # thin strips: colour bars
+    maps = [ax for ax in figure.axes if ax.images and ax not in bars and ax.get_xlabel()]
+    assert all(ax.get_title() and ax.get_ylabel() for ax in maps)
+
+
+def test_conv2d_layer_uses_the_course_pair_helper():
+    assert "as_pair" in cells(NB)[first_cell(NB, "from stridelab import")].source

@@ -19,7 +19,10 @@ import pytest
 
 from grader.exercises import exercise
 from grader.exercises.nb04_feature_maps import conv2d_naive
+from tests.notebook_text import cells, first_cell, prose
 from tests.test_nb04_feature_maps import LAYER_CASES, loop_conv, make_layer, solution_function
+
+NB = "05_efficiency"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -223,3 +226,40 @@ def test_cost_figure_shows_the_inverse_square_law():
 
     alt = cost_figure(exercise("conv_macs").reference).alt
     assert "4.0× less at stride 2" in alt and "16.0× less at stride 4" in alt
+
+
+def test_resnet_halves_five_times_and_timing_prose_comes_from_the_measurement():
+    text = prose(NB)
+    assert "halves the resolution four times" not in text
+    assert "halves the resolution five times" in text
+    assert "100 to 300" not in text and "hundreds of times faster" not in text
+    assert "stride 2 takes about a quarter" not in text and "stride 4 about a sixteenth" not in text
+    assert "the last line of the timings says it with your numbers" in text
+    assert "what the speed-up above measures on your machine" in text
+
+
+def test_the_stride_timings_are_taken_in_turns_and_summarised(solution_conv2d_fast):
+    from stridelab.efficiency import time_strides
+
+    timings = time_strides(solution_conv2d_fast, shape=(1, 2, 16, 16), c_out=2, strides=(1, 2),
+                           budget=0.0)
+    assert timings.repeats == 3                          # at least three rounds, whatever the budget
+    summary = timings.summary()
+    assert summary.startswith("Measured here") and f"{timings.speedups()[1]:.1f}× at stride 2" in summary
+    assert str(timings).endswith(summary)
+
+
+def test_the_cost_figure_keeps_its_labels_off_the_bars_and_curves():
+    from stridelab.efficiency import cost_figure
+
+    figure = cost_figure(exercise("conv_macs").reference).figure
+    for ax in figure.axes:
+        assert not ax.texts                              # nothing written over bars or curves
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        assert ticks == ["1", "2\n4× less", "3\n8.5× less", "4\n16× less"]
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_the_exercises_use_the_course_pair_helper():
+    assert "as_pair" in cells(NB)[first_cell(NB, "from stridelab import")].source
+    assert "def as_pair" not in "".join(c.source for c in cells(NB))

@@ -10,6 +10,9 @@ import pytest
 from grader.exercises import exercise
 from stridelab import architectures as arch
 from stridelab.layers import Conv, Pool
+from tests.notebook_text import cells, first_cell, prose
+
+NB = "06_cnn_architectures"
 
 trace_shapes = exercise("trace_shapes").reference
 total_macs = exercise("total_macs").reference
@@ -134,3 +137,26 @@ def test_figures_and_tables_describe_their_numbers():
     sweep = arch.stride_sweep_figure((3, 227, 227), arch.ALEXNET_CONV1)
     assert "217×217" in sweep.alt and "55×55" in sweep.alt
     assert "All-CNN-C" in arch.compare_figure([arch.all_cnn("Model C"), arch.all_cnn()]).alt
+
+
+def test_32_times_smaller_is_per_side():
+    text = prose(NB)
+    assert "a 32× smaller map" not in text
+    assert "a map 32 times smaller per side — 1024 times fewer positions" in text
+    assert (224 // 7) ** 2 == 1024
+
+
+def test_all_cnn_keeps_only_its_global_average():
+    assert "only the global average at the very end" in prose(NB)
+
+
+def test_the_stage_figure_labels_its_log_axis_with_the_sizes():
+    figure = arch.stage_figure(arch.resnet(18)).figure
+    size_ax = figure.axes[0]
+    assert size_ax.get_yscale() == "log"
+    assert [t.get_text() for t in size_ax.get_yticklabels()] == ["1", "7", "14", "28", "56", "112"]
+
+
+def test_as_pair_comes_from_the_course_not_a_local_copy():
+    assert "as_pair" in cells(NB)[first_cell(NB, "from stridelab import")].source
+    assert "def as_pair" not in "".join(c.source for c in cells(NB))

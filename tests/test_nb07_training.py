@@ -12,6 +12,9 @@ import pytest
 
 from grader.exercises import exercise
 from stridelab import training
+from tests.notebook_text import cells, first_cell, prose
+
+NB = "07_training"
 
 dilate = exercise("dilate").reference
 conv2d_backward = exercise("conv2d_backward").reference
@@ -194,3 +197,110 @@ def test_the_training_comparison_reaches_90_percent_with_stride_2_in_under_a_min
     assert histories["stride 1 + pool"].test_accuracy[-1] >= 0.90
     assert histories["stride 2"].best_seconds < histories["stride 1 + pool"].best_seconds
     assert elapsed < 60
+
+
+# --- what the chapter says, and the figures ---------------------------------------------------
+
+def test_the_all_cnn_network_replaces_both_pools_and_costs_more():
+    from stridelab.architectures import macs
+    from stridelab.layers import Conv, Pool
+
+    source = cells(NB)[first_cell(NB, "networks = {")].source
+    networks = eval(source.split("networks = ", 1)[1].split("\n}\n")[0] + "\n}",  # noqa: S307
+                    {"Conv": Conv, "Pool": Pool})
+    pooled, all_cnn = networks["conv + pool"], networks["All-CNN"]
+    pools = [i for i, layer in enumerate(pooled) if isinstance(layer, Pool)]
+    assert len(pools) == 2 and not any(isinstance(layer, Pool) for layer in all_cnn)
+    # each pool became a stride-2 convolution after the convolution it followed
+    assert [(l.stride, l.out_channels) for l in all_cnn] == [(1, 8), (2, 8), (1, 16), (2, 16)]
+    assert macs((1, 16, 16), all_cnn) > macs((1, 16, 16), pooled)
+    text = prose(NB)
+    assert "at a cost in between" not in text and "All-CNN costs more than pooling, not less" in text
+
+
+def test_accuracy_is_judged_over_several_seeds():
+    source = cells(NB)[first_cell(NB, "compare_seeds(")].source
+    assert "seeds=(0, 1, 2)" in source
+    assert "3–4× less time" not in prose(NB) and "Accuracy needs the spread" in prose(NB)
+
+
+def _history(name, accuracies, seconds=(1.0,), macs=100):
+    history = training.History(name, [], macs)
+    history.test_accuracy = [0.5, *accuracies][-len(accuracies):]
+    history.seconds = list(seconds)
+    return history
+
+
+def test_the_verdict_counts_a_difference_only_when_every_seed_agrees():
+    runs = {"pool": [_history("pool", [0.95]), _history("pool", [0.97])],
+            "stride": [_history("stride", [0.90]), _history("stride", [0.92])],
+            "lucky": [_history("lucky", [0.93]), _history("lucky", [0.99])]}
+    verdict = training.accuracy_verdict(runs)
+    assert "stride ended below pool with every seed" in verdict
+    assert "lucky and pool overlap" in verdict and "2 seeds cannot tell them apart" in verdict
+    table = training.comparison_table(runs)
+    assert "over 2 seeds" in table.header[-1]
+    assert table.rows[1][-1] == "91.0% (90.0%–92.0%)"
+    assert "band from the lowest to the highest" in training.training_figure(runs).alt
+    single = training.comparison_table({"a": _history("a", [0.9]), "b": _history("b", [0.8])})
+    assert single.header[-1] == "test accuracy" and single.rows[0][-1] == "90.0%"
+
+
+def test_compare_seeds_trains_once_per_seed():
+    from stridelab.datasets import shapes_dataset
+    from stridelab.layers import Conv
+
+    data = shapes_dataset(train=64, test=32)
+    runs = training.compare_seeds({"tiny": [Conv(2, 3, stride=2, padding=1)]}, data,
+                                  seeds=(0, 1), epochs=1)
+    assert len(runs["tiny"]) == 2 and all(len(h.test_accuracy) == 1 for h in runs["tiny"])
+
+
+def test_the_checkerboard_rule_is_not_overstated():
+    text = prose(NB)
+    assert "kernel sizes divisible by the stride, or resizing followed by a convolution, avoid it" \
+        not in text
+    assert "learned weights can still paint one" in text
+    assert "learned weights can paint them even when the kernel divides by the stride" in text
+
+
+def test_the_checkerboard_colour_bar_counts_kernel_stamps():
+    from stridelab.backprop import upsampling_figure
+
+    figure = upsampling_figure(training.conv_transpose2d).figure
+    bar = next(ax for ax in figure.axes if "stamps" in ax.get_ylabel())
+    assert "kernel stamps covering the pixel" in bar.get_ylabel()
+    labels = {t.get_text() for t in figure.axes[3].texts}
+    assert labels == {"1", "2", "4"}
+
+
+def test_the_matrix_view_does_not_paint_a_count_of_one_in_padding_grey():
+    from matplotlib.colors import rgb_to_hsv
+
+    from stridelab.backprop import ConvMatrixExplorer
+
+    explorer = ConvMatrixExplorer(n=7, k=3, s=2, p=1)
+    bottom = explorer.figure.axes[1]
+    image = bottom.images[0]
+    one = np.array(image.cmap(image.norm(1.0))[:3])
+    hue, saturation, value = rgb_to_hsv(one)
+    assert saturation > 0.4                            # a colour, not a grey
+    assert np.ma.is_masked(image.get_array()[0, 0])    # padding is greyed out by masking
+
+
+def test_the_backward_scatter_animation_has_a_non_zero_four_stamp_pixel():
+    from tools.assets.nb07 import DOUT, KERNEL, STRIDE
+
+    k = KERNEL.shape[0]
+    stamps = [DOUT[i, j] * KERNEL[2 - i * STRIDE, 2 - j * STRIDE] for i in range(2) for j in range(2)]
+    assert all(stamps) and sum(stamps) != 0            # every stamp adds to the centre pixel
+    dx = np.zeros((5, 5))
+    for i in range(2):
+        for j in range(2):
+            dx[i * STRIDE:i * STRIDE + k, j * STRIDE:j * STRIDE + k] += DOUT[i, j] * KERNEL
+    assert dx[2, 2] == sum(stamps) == 4
+    assert "1·1 + 1·2 + 2·(−1) + 1·3 = 4" in "".join(c.source for c in cells(NB))
+
+
+def test_every_predict_question_has_its_answer():
+    assert "(3 − 1)·2 − 2·1 + 3 = 5" in prose(NB)

@@ -13,7 +13,7 @@ def sliding_window_gif() -> bytes:
     from stridelab.dotproduct import WindowSlider
 
     slider = WindowSlider(DUMOULIN_X, DUMOULIN_W)
-    return widget_gif(slider, slider.position, range(1, slider.out.size + 1), seconds_per_frame=1.0)
+    return widget_gif(slider, slider.position, range(slider.out.size), seconds_per_frame=1.0)
 
 
 ASSETS: dict[str, Callable[[], bytes]] = {

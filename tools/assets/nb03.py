@@ -11,7 +11,7 @@ def aliasing_shift_gif() -> bytes:
     """A zone plate moved right 0, 1, 2, 3 pixels, subsampled at stride 2 with and without blur."""
     from stridelab.downsampling import AliasingLab
 
-    lab = AliasingLab(stride=2, shift=0, pattern="zone plate", dpi=64)
+    lab = AliasingLab(stride=2, shift=0, pattern="zone plate", size=128, dpi=64)
     return widget_gif(lab, lab.shift, (0, 1, 2, 3), seconds_per_frame=1.2)
 
 

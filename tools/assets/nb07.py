@@ -9,7 +9,9 @@ import numpy as np
 from tools.assets import gif
 
 DOUT = np.array([[1.0, 2.0], [-1.0, 3.0]])
-KERNEL = np.array([[0.0, 1, 2], [2, 2, 0], [0, 1, 2]])
+KERNEL = np.array([[1.0, 0, 2], [2, 1, 0], [1, 2, 1]])
+"""Corners all non-zero: each of the four stamps adds something to the centre pixel
+(1·1 + 1·2 + 2·(−1) + 1·3 = 4), so the animation shows four contributions adding up."""
 STRIDE = 2
 
 
