@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/grading.py                # 4 full submissions each, then a class of 300
     .venv/bin/python benchmarks/grading.py --students 8 --class-size 0
+    .venv/bin/python benchmarks/grading.py --students 2 --class-size 0 --dask 20
 
 A full submission is every notebook of the course (the solutions, so every test runs).
 Both graders grade the same submissions on this machine in the same run; the ratio is what
@@ -14,6 +15,7 @@ issue's "300 in under 10 minutes on 2 cores".
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -82,11 +84,53 @@ def time_nbgrader(classroom: Path, course: Path, names: list[str]) -> float:
     return time.perf_counter() - started
 
 
+class DaskCluster:
+    """A real ``dask scheduler`` and ``workers`` worker processes on 127.0.0.1."""
+
+    def __init__(self, folder: Path, workers: int) -> None:
+        dask = str(Path(sys.executable).parent / "dask")
+        self.file = folder / f"scheduler-{workers}.json"
+        self.processes = [subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(self.file)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)]
+        while not self.file.exists():
+            time.sleep(0.2)
+        self.address = json.loads(self.file.read_text())["address"]
+        self.processes += [subprocess.Popen(
+            [dask, "worker", "--scheduler-file", str(self.file), "--nthreads", "1",
+             "--no-nanny", "--no-dashboard"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(workers)]
+        from distributed import Client
+
+        with Client(self.address) as client:
+            client.wait_for_workers(workers, timeout=120)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait()
+
+
+def time_dask(classroom: Path, out: Path, workers: int, scratch: Path) -> float:
+    """Seconds to grade the class on a fresh cluster of ``workers`` one-thread workers."""
+    cluster = DaskCluster(scratch, workers)
+    try:
+        started = time.perf_counter()
+        grade([classroom], GradingOptions(out=out, progress=False, fresh=True, seed=1,
+                                          scheduler=cluster.address))
+        return time.perf_counter() - started
+    finally:
+        cluster.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=4, help="submissions for the comparison")
     parser.add_argument("--class-size", type=int, default=300,
                         help="class graded by this grader alone afterwards (0 to skip)")
+    parser.add_argument("--dask", type=int, default=0, metavar="N",
+                        help="also grade a class of N on 1 and 2 Dask workers, beside a local run")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
@@ -103,6 +147,16 @@ def main() -> None:
         print(f"{'nbgrader autograde (stock)':<34}{theirs / n:>16.2f}")
         print(f"speed-up over nbgrader: {theirs / ours_parallel:.1f}× with {cores} jobs, "
               f"{theirs / ours_serial:.1f}× on one core")
+        if args.dask:
+            shutil.rmtree(root / "class")
+            make_class(root / "class", args.dask)
+            local = time_ours(root / "class", root / "dask-local", jobs=cores)
+            print(f"{'a class of ' + str(args.dask):<34}{'s / submission':>16}")
+            print(f"{'  here, --jobs ' + str(cores):<34}{local / args.dask:>16.2f}")
+            for workers in (1, 2):
+                seconds = time_dask(root / "class", root / f"dask-{workers}", workers, root)
+                print(f"{'  Dask, ' + str(workers) + ' worker(s)':<34}{seconds / args.dask:>16.2f}"
+                      f"   ({local / seconds:.2f}× the local run)")
         if args.class_size:
             shutil.rmtree(root / "class")
             make_class(root / "class", args.class_size)
