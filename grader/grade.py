@@ -120,13 +120,30 @@ class GradingPlan:
         return _fingerprint(self.seed, self.hidden, tuple(self.notebook_names))
 
 
-@lru_cache(maxsize=128)
 def _expand_one(seed: int, name: str, hidden: bool) -> tuple[GradedTest, ...]:
-    """One exercise's tests for one seed; recent expansions are kept (identical copies and
-    the public tests are expanded once)."""
+    """One exercise's tests for one seed, in the order of its case sets: the public ones
+    expanded once per process, the hidden ones for each seed (recent seeds kept)."""
     from grader.exercises import exercise
 
-    return tuple(exercise(name).tests(seed, hidden=hidden))
+    public = {t.title: t for t in _public_tests(name)}
+    drawn = {t.title: t for t in _hidden_tests(seed, name)} if hidden else {}
+    sets = exercise(name).case_sets
+    return tuple(drawn[s.title] if s.hidden else public[s.title] for s in sets
+                 if not s.hidden or hidden)
+
+
+@cache
+def _public_tests(name: str) -> tuple[GradedTest, ...]:
+    from grader.exercises import exercise
+
+    return tuple(exercise(name).tests(None, hidden=False))
+
+
+@lru_cache(maxsize=64)
+def _hidden_tests(seed: int, name: str) -> tuple[GradedTest, ...]:
+    from grader.exercises import exercise
+
+    return tuple(exercise(name).tests(seed, public=False))
 
 
 @cache

@@ -19,8 +19,9 @@ from __future__ import annotations
 import sys
 import sysconfig
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +115,21 @@ class Expectation:
     expected: Any
     """The right result, or ``Raises("ValueError")``."""
     mistakes: tuple[KnownMistake, ...] = ()
+    mistake_source: Callable[[], tuple[KnownMistake, ...]] | None = field(
+        default=None, compare=False, repr=False)
+    """Computes ``mistakes`` when first needed instead (the grader's hidden cases: most
+    answers are right, and then no mistake's output is ever wanted)."""
     show_inputs: bool = False
     """Print small input arrays in the feedback (public cases only)."""
     returns: tuple[str, ...] = ()
     """Names of the parts of a tuple result, e.g. ``("dx", "dw", "db")``."""
     arg_names: tuple[str, ...] = ()
     """Names of the positional ``args``, for printing inputs."""
+
+    @cached_property
+    def known_mistakes(self) -> tuple[KnownMistake, ...]:
+        """What known mistakes give on this case (computed once, when first asked)."""
+        return self.mistake_source() if self.mistake_source is not None else self.mistakes
 
 
 @dataclass(frozen=True)
@@ -172,8 +182,6 @@ class Verdict:
     """False when the inputs do not help: the case was never run."""
     matches: frozenset[str] = frozenset()
     """A failed case: the known mistakes that give exactly this answer (or exception)."""
-    rules_out: frozenset[str] = frozenset()
-    """A passed case: the known mistakes that would have got it wrong."""
     generic: str = ""
     """A hint from the answer's form alone (no return, swapped axes, a float for an int)."""
     comparable: bool = False
@@ -187,8 +195,6 @@ class TestVerdict:
     test: GradedTest
     score: float
     failures: tuple[tuple[Expectation, Verdict], ...] = field(default_factory=tuple)
-    rules_out: frozenset[str] = frozenset()
-    """Known mistakes the cases passed rule out (see :func:`name_mistakes`)."""
 
     @property
     def passed(self) -> bool:
@@ -342,7 +348,7 @@ def _generic_hint(expected: Any, got: Any) -> str:
 def _matching_mistakes(expectation: Expectation, got: Any) -> frozenset[str]:
     """The known mistakes whose output on this case is ``got``."""
     found = set()
-    for mistake in expectation.mistakes:
+    for mistake in expectation.known_mistakes:
         if isinstance(mistake.output, Raises):
             continue
         try:
@@ -354,14 +360,14 @@ def _matching_mistakes(expectation: Expectation, got: Any) -> frozenset[str]:
 
 
 def _raising_mistakes(expectation: Expectation, error: ErrorInfo) -> frozenset[str]:
-    return frozenset(m.name for m in expectation.mistakes if isinstance(m.output, Raises)
+    return frozenset(m.name for m in expectation.known_mistakes if isinstance(m.output, Raises)
                      and m.output.exception in (error.type, *error.bases))
 
 
 def _wrong(expectation: Expectation, message: str, matches: frozenset[str],
            generic: str = "") -> Verdict:
     """A failed case, its hint decided as for an exercise of this one case."""
-    hints = {m.name: m.hint for m in expectation.mistakes}
+    hints = {m.name: m.hint for m in expectation.known_mistakes}
     return Verdict(False, message, _hint_for(matches, hints, generic), matches=matches,
                    generic=generic, comparable=True)
 
@@ -393,7 +399,7 @@ def judge(expectation: Expectation, outcome: Outcome) -> Verdict:
     error = outcome.error
     if error is not None and error.type == "NotImplementedError":
         return Verdict(False, f"{call} → not implemented yet", not_implemented=True)
-    right = Verdict(True, rules_out=frozenset(m.name for m in expectation.mistakes))
+    right = Verdict(True)
     got = outcome.value
     if isinstance(expected, Raises):
         if error is not None and expected.exception in (error.type, *error.bases):
@@ -441,8 +447,10 @@ def name_mistakes(verdicts: Sequence[TestVerdict]) -> list[TestVerdict]:
     wrong = [v for test in verdicts for _, v in test.failures if v.comparable]
     if not wrong:
         return list(verdicts)
-    ruled_out = set().union(*(test.rules_out for test in verdicts))
-    hints = {m.name: m.hint for test in verdicts for case in test.test.cases for m in case.mistakes}
+    passed = [case for test in verdicts for case in _passed_cases(test)]
+    ruled_out = {m.name for case in passed for m in case.known_mistakes}
+    hints = {m.name: m.hint for test in verdicts for case in test.test.cases
+             for m in case.known_mistakes}
     candidates = set.intersection(*(set(v.matches) for v in wrong)) - ruled_out
     if candidates:
         named = {id(v): _hint_for(candidates, hints, v.generic) for v in wrong}
@@ -451,6 +459,12 @@ def name_mistakes(verdicts: Sequence[TestVerdict]) -> list[TestVerdict]:
     return [replace(test, failures=tuple(
         (case, replace(v, hint=named.get(id(v), v.generic)) if v.comparable else v)
         for case, v in test.failures)) for test in verdicts]
+
+
+def _passed_cases(test: TestVerdict) -> list[Expectation]:
+    """The cases of ``test`` that passed: every known mistake that fails one is ruled out."""
+    failed = {id(case) for case, _ in test.failures}
+    return [case for case in test.test.cases if id(case) not in failed]
 
 
 def _two_mistakes(wrong: Sequence[Verdict], ruled_out: set[str],
@@ -497,7 +511,6 @@ def score_test(test: GradedTest, verdicts: Sequence[Verdict], seconds: float = 0
     failures = [(expectation, verdict) for expectation, verdict in zip(test.cases, verdicts,
                                                                       strict=True)
                 if not verdict.passed]
-    rules_out = frozenset().union(*(v.rules_out for v in verdicts if v.passed))
     if not failures and test.speed is not None and test.cases:
         speedup = test.speed.baseline_seconds / max(seconds, 1e-9)
         if speedup < test.speed.min_speedup:
@@ -506,7 +519,7 @@ def score_test(test: GradedTest, verdicts: Sequence[Verdict], seconds: float = 0
                        f"{test.speed.baseline} {test.speed.baseline_seconds * 1e3:.3g} ms — "
                        f"{speedup:.1f}× less; this test needs {test.speed.min_speedup:g}×")
             failures.append((test.cases[0], Verdict(False, message, test.speed.hint)))
-    return TestVerdict(test, 0.0 if failures else float(test.points), tuple(failures), rules_out)
+    return TestVerdict(test, 0.0 if failures else float(test.points), tuple(failures))
 
 
 def judge_test(test: GradedTest, outcomes: Sequence[Outcome]) -> TestVerdict:

@@ -30,7 +30,7 @@ def _case_to_json(case: Expectation) -> dict[str, Any]:
         "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
         "expected": encode(case.expected),
         "mistakes": [
-            {"name": m.name, "hint": m.hint, "output": encode(m.output)} for m in case.mistakes
+            {"name": m.name, "hint": m.hint, "output": encode(m.output)} for m in case.known_mistakes
         ],
         "show_inputs": case.show_inputs,
         "returns": list(case.returns),

@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pytest
 
-from grader.exercises import all_exercises, exercise
+from grader.exercises import Case, all_exercises, exercise
 from stridelab.judging import ErrorInfo, Outcome, judge_test, name_mistakes
 
 EXERCISES = all_exercises()
@@ -120,3 +120,15 @@ def test_speed_sets_time_their_baseline_when_expanded():
     test = ex.tests(seed=0)[0]
     assert test.speed.min_speedup == 5 and test.speed.baseline_seconds >= 0.002
     assert ex.tests(seed=1)[0].speed.baseline_seconds == test.speed.baseline_seconds
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
+def test_case_set_titles_are_unique_and_lazy_mistakes_equal_eager_ones(ex):
+    """Grading expands public tests once and hidden ones per submission, joined by title;
+    the mistakes of hidden cases are worked out only when a judge asks for them."""
+    titles = [s.title for s in ex.case_sets]
+    assert len(titles) == len(set(titles))
+    for test in ex.tests(seed=8, public=False):
+        for case in test.cases[:3]:
+            eager = ex.expect(Case(case.args, case.kwargs)).known_mistakes
+            assert [m.name for m in case.known_mistakes] == [m.name for m in eager]

@@ -184,12 +184,27 @@ class Exercise:
     def _run(self, function: Callable[..., Any], case: Case) -> Any:
         return function(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
 
-    def expect(self, case: Case, show_inputs: bool = False) -> Expectation:
-        """The expectation for one case: the reference's result and the mistakes' outputs."""
+    def expect(self, case: Case, show_inputs: bool = False, lazy: bool = False) -> Expectation:
+        """The expectation for one case: the reference's result and the mistakes' outputs
+        (with ``lazy``, worked out only if a judge asks for them)."""
         try:
             expected = self._run(self.reference, case)
         except Exception as error:  # the reference raising is the expected behaviour
             expected = Raises(type(error).__name__)
+        return Expectation(
+            call=self.describe_call(case),
+            args=case.args,
+            kwargs=dict(case.kwargs),
+            expected=expected,
+            mistakes=() if lazy else self._mistakes(case, expected),
+            mistake_source=(lambda: self._mistakes(case, expected)) if lazy else None,
+            show_inputs=show_inputs,
+            returns=self.returns,
+            arg_names=self.arg_names[: len(case.args)],
+        )
+
+    def _mistakes(self, case: Case, expected: Any) -> tuple[KnownMistake, ...]:
+        """What each known mistake gives on ``case``, where it differs from ``expected``."""
         known = []
         for mistake in self.mistakes:
             try:
@@ -202,22 +217,17 @@ class Exercise:
                 continue  # only its shape is known, and that is right: no telling it apart
             if isinstance(expected, Raises) or compare(expected, output) is not None:
                 known.append(KnownMistake(mistake.name, mistake.hint, output))
-        return Expectation(
-            call=self.describe_call(case),
-            args=case.args,
-            kwargs=dict(case.kwargs),
-            expected=expected,
-            mistakes=tuple(known),
-            show_inputs=show_inputs,
-            returns=self.returns,
-            arg_names=self.arg_names[: len(case.args)],
-        )
+        return tuple(known)
 
-    def tests(self, seed: int | None, hidden: bool = True) -> list[GradedTest]:
-        """Expand the case sets into graded tests; hidden sets are drawn from ``seed``."""
+    def tests(self, seed: int | None, hidden: bool = True,
+              public: bool = True) -> list[GradedTest]:
+        """Expand the case sets into graded tests; hidden sets are drawn from ``seed``.
+
+        ``hidden=False`` leaves the hidden sets out, ``public=False`` the public ones.
+        """
         tests = []
         for case_set in self.case_sets:
-            if case_set.hidden and not hidden:
+            if (case_set.hidden and not hidden) or (not case_set.hidden and not public):
                 continue
             if case_set.hidden:
                 if seed is None:
@@ -226,7 +236,8 @@ class Exercise:
             else:
                 rng = np.random.default_rng(_seed_for(self.name, case_set.title))
             drawn = case_set.draw(rng)
-            cases = tuple(self.expect(case, show_inputs=not case_set.hidden) for case in drawn)
+            cases = tuple(self.expect(case, show_inputs=not case_set.hidden, lazy=case_set.hidden)
+                          for case in drawn)
             speed = None
             if case_set.speed is not None:
                 bar = case_set.speed
