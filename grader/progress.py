@@ -12,7 +12,6 @@ then runs with the learner's own permissions. The table says which happened.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,7 @@ from grader.discover import Submission
 from grader.errors import SandboxUnavailable, UsageError
 from grader.exercises import notebooks
 from grader.grade import GradingPlan, grade_submission
-from grader.load import (GRADE_ID, MAX_NOTEBOOK_BYTES, NotebookError, inspect_notebook,
-                         open_notebook)
+from grader.load import inspect_notebook
 from grader.results import ExerciseResult
 from grader.sandbox import Limits, Sandbox, choose_sandbox
 
@@ -118,54 +116,12 @@ def course_progress(folder: Path, sandbox: Sandbox | None = None,
                                   time_budget=300)
         results = {e.name: e for e in graded.exercises}
         isolation = _isolation(sandbox)
-    items = [_status(results.get(exercise), name, exercise)
-             for name, exercises in notebooks().items()
-             for exercise in notebook_order([e.name for e in exercises],
-                                            found.get(name) or _course_copy(name))]
+    items = [_status(results.get(e.name), name, e.name)
+             for name, exercises in notebooks().items() for e in exercises]
     if not found:
         notes.append(f"No course notebooks were found in {folder}: is it the folder your "
                      "notebooks are saved in?")
     return CourseProgress(items, isolation, tuple(notes))
-
-
-COURSE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-"""The course's own student notebooks, next to the grader: the order of a notebook's exercises
-when the learner's folder does not hold it."""
-
-
-def _course_copy(name: str) -> Path | None:
-    path = COURSE_NOTEBOOKS / f"{name}.ipynb"
-    return path if path.is_file() else None
-
-
-def notebook_order(names: list[str], path: Path | None) -> list[str]:
-    """``names`` in the order their cells appear in the notebook at ``path``: the order the
-    learner meets the exercises in. Without a readable file, and for names the file does not
-    hold, the course's definition order.
-    """
-    first: dict[str, int] = {}
-    if path is not None:
-        try:
-            fd = open_notebook(path)
-        except NotebookError:
-            return list(names)
-        try:
-            offset = 0
-            while offset < MAX_NOTEBOOK_BYTES and (chunk := os.read(fd, 1 << 20)):
-                # a grade id straddling two chunks is found again in the next window
-                window_start = offset - len(tail) if offset else 0
-                for match in GRADE_ID.finditer(chunk if not offset else tail + chunk):
-                    first.setdefault(match.group(1).decode(), window_start + match.start())
-                tail, offset = chunk[-200:], offset + len(chunk)
-        except OSError:
-            return list(names)
-        finally:
-            os.close(fd)
-    if not first:
-        return list(names)
-    position = {name: index for index, name in enumerate(names)}
-    last = max(first.values()) + 1
-    return sorted(names, key=lambda n: (first.get(n, last), position[n]))
 
 
 MARKS = {"passed": "✓ passed", "failing": "✗ failing", "not started": "· not started"}

@@ -132,3 +132,16 @@ def test_case_set_titles_are_unique_and_lazy_mistakes_equal_eager_ones(ex):
         for case in test.cases[:3]:
             eager = ex.expect(Case(case.args, case.kwargs)).known_mistakes
             assert [m.name for m in case.known_mistakes] == [m.name for m in eager]
+
+
+def test_exercises_are_defined_in_the_order_their_notebook_asks_for_them(root):
+    """The progress table and the gradebook list a notebook's exercises in this order."""
+    import json
+
+    from grader.exercises import notebooks
+
+    for name, exercises in notebooks().items():
+        cells = json.loads((root / "solutions" / f"{name}.ipynb").read_text())["cells"]
+        ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in cells]
+        defined = [e.name for e in exercises]
+        assert [i for i in ids if i in defined] == defined, name

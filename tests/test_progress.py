@@ -116,11 +116,6 @@ def test_the_notebook_named_after_the_course_notebook_is_the_one_read(submission
 
 def test_exercises_are_listed_in_the_order_the_notebook_asks_for_them(root, fast_sandbox):
     """Notebook 02 asks for window_starts, ignored_border, conv_output_size, conv2d_strided."""
-    from grader.progress import notebook_order
-
     order = [p.exercise for p in course_progress(root / "solutions", fast_sandbox).items
              if p.notebook == "02_stride"]
     assert order == ["window_starts", "ignored_border", "conv_output_size", "conv2d_strided"]
-    names = ["conv_output_size", "window_starts", "ignored_border", "conv2d_strided"]
-    assert notebook_order(names, None) == names              # no notebook: the course's order
-    assert notebook_order(names, root / "notebooks" / "02_stride.ipynb") == order

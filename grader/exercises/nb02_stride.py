@@ -144,69 +144,6 @@ def _swapped(value):
 
 EXERCISES = (
     Exercise(
-        name="conv_output_size",
-        notebook=NOTEBOOK,
-        reference=conv_output_size,
-        case_sets=(
-            CaseSet("worked examples (Dumoulin & Visin) and real networks", 1, [
-                Case((5, 3), {"stride": 2}),
-                Case((5, 3), {"stride": 2, "padding": 1}),
-                Case((6, 3), {"stride": 2, "padding": 1}),
-                Case((227, 11), {"stride": 4}),          # AlexNet conv1 → 55
-                Case((224, 7), {"stride": 2, "padding": 3}),  # ResNet conv1 → 112
-            ]),
-            CaseSet("windows that do not fit exactly, and a kernel as large as the padded input",
-                    1, [
-                        Case((8, 3), {"stride": 3}),
-                        Case((10, 4), {"stride": 3, "padding": 1}),
-                        Case((7, 2), {"stride": 4}),
-                        Case((4, 4)),
-                        Case((3, 5), {"padding": 1}),
-                    ]),
-            CaseSet("invalid settings raise ValueError", 1, [
-                Case((5, 0)),
-                Case((5, 3), {"stride": 0}),
-                Case((5, 3), {"padding": -1}),
-                Case((3, 5)),
-                Case((2, 7), {"stride": 2, "padding": 2}),
-            ]),
-            CaseSet("random sizes, strides and paddings (hidden)", 1, hidden=True,
-                    cases=lambda rng: [_random_size_case(rng) for _ in range(12)]),
-            CaseSet("random invalid settings (hidden)", 1, hidden=True,
-                    cases=lambda rng: [_random_invalid_case(rng, kind) for kind in range(4)]),
-        ),
-        mistakes=(
-            Mistake("ceil instead of floor", CEIL_HINT, _ceil_size),
-            # Wrong formulas behind the right checks: a learner who refuses the impossible
-            # settings is not told to add the checks they have.
-            Mistake("padding counted once", PADDING_ONCE_HINT,
-                    _checked(lambda n, k, stride, padding: (n + padding - k) // stride + 1)),
-            Mistake("first window not counted",
-                    "(n + 2p − k) // s counts the steps between windows; the window at "
-                    "position 0 comes before the first step, so add 1.",
-                    _checked(lambda n, k, stride, padding: (n + 2 * padding - k) // stride)),
-            Mistake("stride left out",
-                    "with stride s the window jumps s elements at a time, so only every s-th "
-                    "position is used: divide the room the window has, n + 2p − k, by s.",
-                    _checked(lambda n, k, stride, padding: n + 2 * padding - k + 1)),
-            Mistake("no check for impossible settings",
-                    "your formula is right, but the function must refuse settings no layer can "
-                    "have: raise ValueError when k < 1, stride < 1, padding < 0 or "
-                    "k > n + 2 * padding, before computing anything.",
-                    lambda n, k, stride=1, padding=0: (n + 2 * padding - k) // stride + 1),
-            Mistake("padding left out of the size check",
-                    "padding makes room: a kernel larger than n still fits when k <= n + 2p. "
-                    "Raise ValueError only when k > n + 2 * padding.",
-                    lambda n, k, stride=1, padding=0: _raise_if(k > n, "kernel larger than n")
-                    or conv_output_size(n, k, stride, padding)),
-            Mistake("a kernel as large as the input refused",
-                    "a kernel exactly as long as the padded input fits once: one output. "
-                    "Raise ValueError only when k > n + 2p, not when k >= n + 2p.",
-                    lambda n, k, stride=1, padding=0: _raise_if(k >= n + 2 * padding, "k >= n+2p")
-                    or conv_output_size(n, k, stride, padding)),
-        ),
-    ),
-    Exercise(
         name="window_starts",
         notebook=NOTEBOOK,
         reference=window_starts,
@@ -287,6 +224,69 @@ EXERCISES = (
                     "(n + 2p − k) // s is the number of steps; the leftover elements are "
                     "the remainder of that division, the % operator.",
                     lambda n, k, stride=1, padding=0: (n + 2 * padding - k) // stride),
+        ),
+    ),
+    Exercise(
+        name="conv_output_size",
+        notebook=NOTEBOOK,
+        reference=conv_output_size,
+        case_sets=(
+            CaseSet("worked examples (Dumoulin & Visin) and real networks", 1, [
+                Case((5, 3), {"stride": 2}),
+                Case((5, 3), {"stride": 2, "padding": 1}),
+                Case((6, 3), {"stride": 2, "padding": 1}),
+                Case((227, 11), {"stride": 4}),          # AlexNet conv1 → 55
+                Case((224, 7), {"stride": 2, "padding": 3}),  # ResNet conv1 → 112
+            ]),
+            CaseSet("windows that do not fit exactly, and a kernel as large as the padded input",
+                    1, [
+                        Case((8, 3), {"stride": 3}),
+                        Case((10, 4), {"stride": 3, "padding": 1}),
+                        Case((7, 2), {"stride": 4}),
+                        Case((4, 4)),
+                        Case((3, 5), {"padding": 1}),
+                    ]),
+            CaseSet("invalid settings raise ValueError", 1, [
+                Case((5, 0)),
+                Case((5, 3), {"stride": 0}),
+                Case((5, 3), {"padding": -1}),
+                Case((3, 5)),
+                Case((2, 7), {"stride": 2, "padding": 2}),
+            ]),
+            CaseSet("random sizes, strides and paddings (hidden)", 1, hidden=True,
+                    cases=lambda rng: [_random_size_case(rng) for _ in range(12)]),
+            CaseSet("random invalid settings (hidden)", 1, hidden=True,
+                    cases=lambda rng: [_random_invalid_case(rng, kind) for kind in range(4)]),
+        ),
+        mistakes=(
+            Mistake("ceil instead of floor", CEIL_HINT, _ceil_size),
+            # Wrong formulas behind the right checks: a learner who refuses the impossible
+            # settings is not told to add the checks they have.
+            Mistake("padding counted once", PADDING_ONCE_HINT,
+                    _checked(lambda n, k, stride, padding: (n + padding - k) // stride + 1)),
+            Mistake("first window not counted",
+                    "(n + 2p − k) // s counts the steps between windows; the window at "
+                    "position 0 comes before the first step, so add 1.",
+                    _checked(lambda n, k, stride, padding: (n + 2 * padding - k) // stride)),
+            Mistake("stride left out",
+                    "with stride s the window jumps s elements at a time, so only every s-th "
+                    "position is used: divide the room the window has, n + 2p − k, by s.",
+                    _checked(lambda n, k, stride, padding: n + 2 * padding - k + 1)),
+            Mistake("no check for impossible settings",
+                    "your formula is right, but the function must refuse settings no layer can "
+                    "have: raise ValueError when k < 1, stride < 1, padding < 0 or "
+                    "k > n + 2 * padding, before computing anything.",
+                    lambda n, k, stride=1, padding=0: (n + 2 * padding - k) // stride + 1),
+            Mistake("padding left out of the size check",
+                    "padding makes room: a kernel larger than n still fits when k <= n + 2p. "
+                    "Raise ValueError only when k > n + 2 * padding.",
+                    lambda n, k, stride=1, padding=0: _raise_if(k > n, "kernel larger than n")
+                    or conv_output_size(n, k, stride, padding)),
+            Mistake("a kernel as large as the input refused",
+                    "a kernel exactly as long as the padded input fits once: one output. "
+                    "Raise ValueError only when k > n + 2p, not when k >= n + 2p.",
+                    lambda n, k, stride=1, padding=0: _raise_if(k >= n + 2 * padding, "k >= n+2p")
+                    or conv_output_size(n, k, stride, padding)),
         ),
     ),
     Exercise(
