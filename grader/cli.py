@@ -146,7 +146,8 @@ def _grade(args: argparse.Namespace) -> int:
     print(f"Graded {summary.graded} submission(s)"
           + (f", {summary.reused} already up to date" if summary.reused else "")
           + f"; seed {summary.seed}; results in {terminal(summary.out)}, "
-          f"gradebook {terminal(summary.gradebook)}.")
+          f"gradebook {terminal(summary.gradebook)}, class report "
+          f"{terminal(summary.gradebook.parent / 'report.html')}.")
     if summary.notes:
         print("Passed over, merged or left out:")
         for note in summary.notes:

@@ -48,7 +48,11 @@ MAX_ENTRIES = 20_000
 """Files and folders looked at inside one student's folder."""
 MAX_DEPTH = 8
 RESERVED_NAMES = frozenset({"gradebook.csv", "grading-run.json", "report.html",
-                            "class-report.csv", "summary.csv"})
+                            "class-report.csv", "summary.csv",
+                            # the class report's data (grader/class_report.py)
+                            "report-notebooks.csv", "report-exercises.csv", "report-tests.csv",
+                            "report-mistakes.csv", "report-problems.csv",
+                            "report-students.csv"})
 """Names of the grader's own files in an output folder: no student id is ever one of them."""
 
 # Learning-management-system download names: the student, then the file as submitted.

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 
+from grader.class_report import write_class_report
 from grader.discover import Submission, find_submissions
 from grader.errors import GraderError, OutputError, UsageError
 from grader.exercises import Exercise, notebooks
@@ -72,6 +73,8 @@ class GradingOptions:
     """Grade every notebook found in the paths as this one student's (as on Gradescope)."""
     scheduler: str | None = None
     """Address of a ``dask.distributed`` scheduler: grade there instead of here."""
+    class_report: bool = True
+    """Write ``report.html`` and its CSV files (a one-upload Gradescope run does not)."""
     shard: tuple[int, int] | None = None
     """``(i, n)``: grade only the i-th of n parts of the class (a fixed split by student id);
     ``python -m grader merge`` combines the parts. Needs ``seed``."""
@@ -433,6 +436,8 @@ def grade(paths: Sequence[Path], options: GradingOptions,
             write_gradebook(options.out, columns, students)  # the students finished so far
             raise
         gradebook = write_gradebook(options.out, columns, students)
+        if options.class_report:
+            write_class_report(options.out, columns, students)
     notes = [*discovery.notes, *skipped_notebooks, *_former_students(options.out, students)]
     return RunSummary(options.out, seed, len(todo), len(submissions) - len(todo),
                       sandbox.description, gradebook, tuple(results), tuple(notes))

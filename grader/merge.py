@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.class_report import write_class_report
 from grader.errors import UsageError
 from grader.exercises import notebooks
 from grader.report import FEEDBACK, GRADER_ERROR, RESULTS, write_gradebook, write_text_atomically
@@ -85,6 +86,7 @@ def merge(shards: Sequence[Path], out: Path) -> MergeSummary:
     write_text_atomically(out / RUN_FILE, json.dumps(record, indent=1) + "\n")
     exercises = [e.name for name in first["notebooks"] for e in notebooks().get(name, ())]
     gradebook = write_gradebook(out, exercises, list(students))
+    write_class_report(out, exercises, list(students))
     count = first["shard"][1]
     missing = tuple(i for i in range(1, count + 1) if i not in places)
     return MergeSummary(out, len(students), len(shards), missing, gradebook)
