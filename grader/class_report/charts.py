@@ -195,6 +195,10 @@ def _time_chart(report: ClassReport) -> Chart:
     return Chart(_png(figure), alt, "How long grading each submission took (wall-clock).")
 
 
+MIN_STUDENTS_FOR_FIGURES = 3
+"""Smaller classes get the tables alone (and one student's run does not import matplotlib)."""
+
+
 def charts(report: ClassReport) -> dict[str, Chart]:
     """The page's figures, by section; sections without data have none. A figure matplotlib
     cannot draw is replaced by a sentence saying so: it never costs the report (or the run)."""
@@ -204,6 +208,8 @@ def charts(report: ClassReport) -> dict[str, Chart]:
              "mistakes": (_mistake_chart, bool(report.mistakes)),
              "time": (_time_chart, bool(report.seconds))}
     found: dict[str, Chart] = {}
+    if len(report.records) < MIN_STUDENTS_FOR_FIGURES:
+        return found  # a distribution of one or two is a table row: no figure, no matplotlib
     for key, (draw, has_data) in drawn.items():
         if not (report.records and has_data):
             continue
