@@ -124,6 +124,60 @@ def time_dask(classroom: Path, out: Path, workers: int, scratch: Path) -> float:
         cluster.stop()
 
 
+STARTUP = """
+import json, sys, time
+started = time.perf_counter()
+from pathlib import Path
+from grader.discover import Submission
+from grader.grade import GradingPlan, grade_submission
+from grader.sandbox import choose_sandbox
+imported = time.perf_counter()
+sandbox = choose_sandbox()
+plan = GradingPlan.create(1, ["02_stride"], sandbox)
+plan.tests(plan.case_seed([]))
+planned = time.perf_counter()
+with sandbox.open(time.monotonic() + 60):
+    pass
+worker = time.perf_counter()
+path = Path(sys.argv[1])
+grade_submission(Submission("one", (path,), path.parent), plan, 60)
+graded = time.perf_counter()
+print(json.dumps({"imports": imported - started, "plan": planned - imported,
+                  "worker start": worker - planned, "one grading": graded - worker}))
+"""
+
+
+def _median_wall(command: list[str], repeats: int = 3) -> float:
+    """The median wall-clock seconds of ``command`` (a fresh process each time)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
+
+
+def time_start_up(scratch: Path) -> None:
+    """One submission and the progress table, as people wait for them, and where it goes."""
+    one = scratch / "one" / "student"
+    one.mkdir(parents=True)
+    shutil.copy2(ROOT / "solutions" / "02_stride.ipynb", one)
+    grade_cmd = [sys.executable, "-m", "grader", "grade", str(one), "--out",
+                 str(scratch / "one-out"), "--quiet", "--fresh", "--seed", "1"]
+    ours = _median_wall(grade_cmd)
+    progress = _median_wall([sys.executable, "-m", "grader", "progress", str(ROOT / "solutions")])
+    parts = json.loads(subprocess.run([sys.executable, "-c", STARTUP, str(one / "02_stride.ipynb")],
+                                      cwd=ROOT, check=True, capture_output=True,
+                                      text=True).stdout.strip().splitlines()[-1])
+    stock = time_nbgrader(one.parent, scratch / "one-nbgrader", ["02_stride"])
+    print(f"{'one submission (notebook 02)':<34}{'seconds':>16}")
+    print(f"{'  this grader, whole command':<34}{ours:>16.2f}")
+    print(f"{'  nbgrader autograde (stock)':<34}{stock:>16.2f}   ({stock / ours:.1f}× longer)")
+    for part, seconds in parts.items():
+        print(f"{'    ' + part:<34}{seconds:>16.2f}")
+    print(f"{'progress table, whole course':<34}{progress:>16.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=4, help="submissions for the comparison")
@@ -131,10 +185,14 @@ def main() -> None:
                         help="class graded by this grader alone afterwards (0 to skip)")
     parser.add_argument("--dask", type=int, default=0, metavar="N",
                         help="also grade a class of N on 1 and 2 Dask workers, beside a local run")
+    parser.add_argument("--no-start-up", action="store_true",
+                        help="skip the one-submission and progress-table timings")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         root = Path(scratch)
+        if not args.no_start_up:
+            time_start_up(root)
         names = make_class(root / "class", args.students)
         print(f"{args.students} full submissions of {len(names)} notebooks each; {cores} cores")
         ours_parallel = time_ours(root / "class", root / "ours", jobs=cores)

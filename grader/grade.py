@@ -29,7 +29,7 @@ from pathlib import Path
 
 from grader.class_report import write_class_report
 from grader.discover import Submission, find_submissions
-from grader.errors import GraderError, OutputError, UsageError
+from grader.errors import GraderError, OutputError, SandboxUnavailable, UsageError
 from grader.exercises import Exercise, notebooks
 from grader.load import NotebookFile, NotebookProgram, inspect_notebook
 from grader.report import (RESULTS, write_gradebook, write_rendered, write_student,
@@ -238,6 +238,8 @@ def grade_submission(submission: Submission, plan: GradingPlan, time_budget: flo
         run = run_submission(chosen, tests, exercise_names, plan.sandbox, deadline)
         programs, verdicts = run.programs, run.verdicts
         notes += [f"{p.path.name} {p.error}." for p in programs.values() if p.error]
+    except SandboxUnavailable:
+        raise  # this machine cannot sandbox anyone: stop the run, say why
     except Exception:  # noqa: BLE001 - a grader bug must not lose the student's row
         failure = traceback.format_exc()
     if not submission.notebooks:

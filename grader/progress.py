@@ -112,8 +112,12 @@ def course_progress(folder: Path, sandbox: Sandbox | None = None,
                 raise SandboxUnavailable(UNSANDBOXED_HELP.format(
                     folder=folder, reason=error.reason), error.reason) from None
         plan = GradingPlan.create(0, list(found), sandbox, hidden=False)
-        graded = grade_submission(Submission("me", tuple(found.values()), folder), plan,
-                                  time_budget=300)
+        try:
+            graded = grade_submission(Submission("me", tuple(found.values()), folder), plan,
+                                      time_budget=300)
+        except SandboxUnavailable as error:  # bubblewrap is there but cannot run
+            raise SandboxUnavailable(UNSANDBOXED_HELP.format(
+                folder=folder, reason=error.reason), error.reason) from None
         results = {e.name: e for e in graded.exercises}
         isolation = _isolation(sandbox)
     items = [_status(results.get(e.name), name, e.name)

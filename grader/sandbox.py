@@ -425,9 +425,13 @@ class BubblewrapSandbox(ProcessSandbox):
     HOME = "/tmp"
     MPL_DIR = "/tmp/matplotlib"
 
-    def __init__(self, limits: Limits | None = None, bwrap: str = "bwrap") -> None:
+    def __init__(self, limits: Limits | None = None, bwrap: str = "bwrap",
+                 verified: bool = True) -> None:
         super().__init__(limits)
         self.bwrap = bwrap
+        self._verified = verified
+        """False until a worker has started here: the first start is then the test that
+        bubblewrap works (saving a probe's worker), and its failure stops the run."""
 
     @property
     def description(self) -> str:
@@ -496,7 +500,18 @@ class BubblewrapSandbox(ProcessSandbox):
 
     def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        return self._start(self._command(), env, deadline, files, exit_code_is_signal=True)
+        if self._verified:
+            return self._start(self._command(), env, deadline, files, exit_code_is_signal=True)
+        try:  # no student code has run yet: a failure here is this machine's, not a student's
+            session = self._start(self._command(), env, max(deadline, time.monotonic() + 30),
+                                  files, exit_code_is_signal=True)
+        except (WorkerFailure, IsolationFailure, OSError) as error:
+            if self._verified or self._cancelled:
+                raise
+            reason = f"bubblewrap is installed but could not start a sandbox: {error}"
+            raise SandboxUnavailable(_unavailable(reason), reason) from None
+        self._verified = True
+        return session
 
     def works(self) -> str:
         """An empty string when a filtered worker starts here; otherwise what went wrong."""
@@ -511,8 +526,14 @@ class BubblewrapSandbox(ProcessSandbox):
 
 def choose_sandbox(limits: Limits | None = None, allow_unsandboxed: bool = False) -> Sandbox:
     """Bubblewrap when it works here; otherwise :class:`SandboxUnavailable`, unless the
-    caller explicitly allows the unsandboxed worker."""
+    caller explicitly allows the unsandboxed worker.
+
+    Without that permission there is nothing to fall back to, so bubblewrap is not probed:
+    its first worker is the test (and a failure then raises :class:`SandboxUnavailable`).
+    """
     bwrap = shutil.which("bwrap")
+    if bwrap and not allow_unsandboxed:
+        return BubblewrapSandbox(limits, bwrap, verified=False)  # its first worker tells
     if bwrap:
         sandbox = BubblewrapSandbox(limits, bwrap)
         problem = sandbox.works()
@@ -524,8 +545,11 @@ def choose_sandbox(limits: Limits | None = None, allow_unsandboxed: bool = False
     else:
         reason = f"bubblewrap is Linux-only and this is {sys.platform}"
     if not allow_unsandboxed:
-        raise SandboxUnavailable(
-            f"student code cannot be sandboxed here: {reason}. Install bubblewrap (apt install "
-            "bubblewrap), or pass --allow-unsandboxed to run it with resource limits only, "
-            "able to read every file you can", reason)
+        raise SandboxUnavailable(_unavailable(reason), reason)
     return ProcessSandbox(limits, reason)
+
+
+def _unavailable(reason: str) -> str:
+    return (f"student code cannot be sandboxed here: {reason}. Install bubblewrap (apt install "
+            "bubblewrap), or pass --allow-unsandboxed to run it with resource limits only, "
+            "able to read every file you can")

@@ -436,3 +436,35 @@ def test_a_notebook_that_kills_its_reader_costs_only_itself(submission):
     assert scores == {NB01: 0, "02_stride": 17}
     assert sandbox.opened >= 2
     assert any("could not be read: reading it did not finish" in note for note in result.notes)
+
+
+def test_a_bubblewrap_that_cannot_start_stops_the_run_with_one_line(tmp_path):
+    """bubblewrap is not probed before grading (its first worker is the test): when it cannot
+    start, the run stops with the reason instead of grading everyone as crashed; with
+    --allow-unsandboxed it falls back, and says so."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    classroom = tmp_path / "class" / "alice"
+    classroom.mkdir(parents=True)
+    write_submission(classroom, NB01, {})
+    env = dict(os.environ, PATH=f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+
+    def run(*flags):
+        return subprocess.run([sys.executable, "-m", "grader", "grade", str(classroom.parent),
+                               "--out", str(tmp_path / "out"), "--quiet", *flags], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    stopped = run()
+    assert stopped.returncode == 3, stopped.stderr
+    assert "bubblewrap is installed but could not start a sandbox" in stopped.stderr
+    assert len(stopped.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "alice" / "results.json").exists()
+    fallback = run("--allow-unsandboxed", "--fresh")
+    assert fallback.returncode == 0, fallback.stderr
+    assert "NOT SANDBOXED" in fallback.stdout
