@@ -11,7 +11,7 @@ conditions, with the helper package's numpy trainer (``stridelab.training``):
 
 It prints each epoch's time for both, side by side, the median and the fastest epoch with
 their ratios next to the ratio of multiply-adds (4×), and the final test accuracies; then it
-checks notebook 07's claims — stride 2 at least 3× faster per epoch (fastest epochs: the
+checks notebook 07's claims — stride 2 at least 2.5× faster per epoch (fastest epochs: the
 least disturbed by other programs on a shared machine), at least 90 % test accuracy, the whole
 comparison under 60 s — and exits with status 1 if one fails.
 
@@ -26,7 +26,9 @@ import argparse
 import sys
 import time
 
-SPEEDUP_CLAIM, ACCURACY_CLAIM, SECONDS_CLAIM = 3.0, 0.90, 60.0
+SPEEDUP_CLAIM, ACCURACY_CLAIM, SECONDS_CLAIM = 2.5, 0.90, 60.0
+# "Several times faster", and rarely the full 4× of the multiply-adds: the classifier, the
+# loss and numpy's per-call overhead do not shrink with the stride.
 
 
 def main(argv: list[str] | None = None) -> int:

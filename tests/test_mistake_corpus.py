@@ -1320,6 +1320,268 @@ def transpose_cropped_at_the_start_only(x, w, stride=1, padding=0):
     return _stamp(x, w, stride, padding, crop="start only")
 
 
+def _pool_back(dout, x, size, stride=None, mode="max", *, pick="first", assign=False,
+               divide=True, default=None, slice_stride=True):
+    """Pooling's backward pass as learners loop it; keywords switch on one slip each."""
+    kh, kw = as_pair(size)
+    sh, sw = as_pair((size if default is None else default) if stride is None else stride)
+    dx = np.zeros_like(x, dtype=float)
+    for i in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            r, c = (i * sh, j * sw) if slice_stride else (i, j)
+            window = x[r:r + kh, c:c + kw]
+            if mode == "avg":
+                part = np.ones(window.shape) * dout[i, j] / ((kh * kw) if divide else 1)
+            elif pick == "mask":                       # window == max marks every tie
+                part = (window == np.max(window)) * dout[i, j]
+            elif pick == "all":
+                part = np.ones(window.shape) * dout[i, j]
+            else:
+                part = np.zeros(window.shape)
+                best = (0, 0)
+                for a in range(window.shape[0]):
+                    for b in range(window.shape[1]):
+                        better = window[a, b] >= window[best] if pick == "last" else \
+                            window[a, b] > window[best]
+                        if better:
+                            best = (a, b)
+                part[best] = dout[i, j]
+            if assign:
+                dx[r:r + kh, c:c + kw] = part
+            else:
+                dx[r:r + kh, c:c + kw] += part
+    return dx
+
+
+@variant("pool2d_backward", Named("gradient sent to every tied maximum"))
+def pool_back_mask(dout, x, size, stride=None, mode="max"):
+    return _pool_back(dout, x, size, stride, mode, pick="mask")
+
+
+@variant("pool2d_backward", Named("gradient sent to the last of tied maxima"))
+def pool_back_greater_or_equal(dout, x, size, stride=None, mode="max"):
+    return _pool_back(dout, x, size, stride, mode, pick="last")
+
+
+@variant("pool2d_backward", Named("gradient sent to the last of tied maxima"))
+def pool_back_reversed_argmax(dout, x, size, stride=None, mode="max"):
+    kh, kw = as_pair(size)
+    sh, sw = as_pair(size if stride is None else stride)
+    dx = np.zeros(x.shape)
+    for i in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            window = x[i * sh:i * sh + kh, j * sw:j * sw + kw]
+            if mode == "avg":
+                dx[i * sh:i * sh + kh, j * sw:j * sw + kw] += dout[i, j] / window.size
+                continue
+            last = window.size - 1 - np.argmax(window.ravel()[::-1])
+            a, b = divmod(int(last), kw)
+            dx[i * sh + a, j * sw + b] += dout[i, j]
+    return dx
+
+
+@variant("pool2d_backward", Named("gradient sent to every element of the window"))
+def pool_back_whole_window(dout, x, size, stride=None, mode="max"):
+    return _pool_back(dout, x, size, stride, mode, pick="all")
+
+
+@variant("pool2d_backward", Named("overlapping windows overwritten"))
+def pool_back_assigned(dout, x, size, stride=None, mode="max"):
+    return _pool_back(dout, x, size, stride, mode, assign=True)
+
+
+@variant("pool2d_backward", Named("average not divided by the window size"))
+def pool_back_avg_sum(dout, x, size, stride=None, mode="max"):
+    return _pool_back(dout, x, size, stride, mode, divide=False)
+
+
+@variant("pool2d_backward", Named("stride defaulted to 1"))
+def pool_back_stride_one(dout, x, size, stride=None, mode="max"):
+    return _pool_back(dout, x, size, stride, mode, default=1)
+
+
+@variant("pool2d_backward", Named("the stride left out of the window slice"))
+def pool_back_slice_without_stride(dout, x, size, stride=None, mode="max"):
+    return _pool_back(dout, x, size, stride, mode, slice_stride=False)
+
+
+@variant("pool2d_backward", Pair("average not divided by the window size",
+                                  "gradient sent to every element of the window"))
+def pool_back_mode_ignored(dout, x, size, stride=None, mode="max"):
+    return _pool_back(dout, x, size, stride, "avg", divide=False)
+
+
+@variant("pool2d_backward", NOTHING)
+def pool_back_rows_by_kernel_height(dout, x, size, stride=None, mode="max"):
+    """The flat argmax turned into (row, column) with the kernel's height instead of its
+    width: wrong only for non-square windows."""
+    kh, kw = as_pair(size)
+    sh, sw = as_pair(size if stride is None else stride)
+    dx = np.zeros(x.shape)
+    for i in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            window = x[i * sh:i * sh + kh, j * sw:j * sw + kw]
+            if mode == "avg":
+                dx[i * sh:i * sh + kh, j * sw:j * sw + kw] += dout[i, j] / window.size
+                continue
+            a, b = divmod(int(np.argmax(window)), kh)
+            dx[min(i * sh + a, x.shape[0] - 1), min(j * sw + b, x.shape[1] - 1)] += dout[i, j]
+    return dx
+
+
+# =============================================================================================
+# Notebook 08
+# =============================================================================================
+
+def _dilated(x, w, stride=1, padding=0, dilation=1, *, size="d(k-1)+1", tap_step=0,
+             flip=False, swap_roles=False, swap_pair=False):
+    """Dilated convolution as learners loop it; keywords switch on one slip each."""
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(padding), as_pair(dilation)
+    if swap_roles:
+        (sh, sw), (dh, dw) = (dh, dw), (sh, sw)
+    if swap_pair:
+        dh, dw = dw, dh
+    dh, dw = dh + tap_step, dw + tap_step
+    kh, kw = w.shape
+    if flip:
+        w = w[::-1, ::-1]
+    xp = np.pad(x, ((ph, ph), (pw, pw)))
+    if size == "d*k":
+        rows = (xp.shape[0] - dh * kh) // sh + 1
+        cols = (xp.shape[1] - dw * kw) // sw + 1
+    else:
+        rows = (xp.shape[0] - dh * (kh - 1) - 1) // sh + 1
+        cols = (xp.shape[1] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((max(rows, 0), max(cols, 0)))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            total = 0.0
+            for a in range(kh):
+                for b in range(kw):
+                    total += w[a, b] * xp[i * sh + a * dh, j * sw + b * dw]
+            out[i, j] = total
+    return out
+
+
+@variant("dilated_conv2d", Named("wrong dilation offset d·k instead of d(k − 1)"))
+def dilated_size_from_d_times_k(x, w, stride=1, padding=0, dilation=1):
+    return _dilated(x, w, stride, padding, dilation, size="d*k")
+
+
+@variant("dilated_conv2d", Named("dilation ignored"))
+def dilated_without_dilation(x, w, stride=1, padding=0, dilation=1):
+    return _dilated(x, w, stride, padding, 1)
+
+
+@variant("dilated_conv2d", Named("taps d + 1 apart"))
+def dilated_d_zeros_between_taps(x, w, stride=1, padding=0, dilation=1):
+    """d zeros inserted between the taps, as if they were the gaps of notebook 07's dilate."""
+    (dh, dw) = as_pair(dilation)
+    kh, kw = w.shape
+    spread = np.zeros(((kh - 1) * (dh + 1) + 1, (kw - 1) * (dw + 1) + 1))
+    spread[::dh + 1, ::dw + 1] = w
+    return _dilated(x, spread, stride, padding, 1)
+
+
+@variant("dilated_conv2d", Named("stride and dilation swapped"))
+def dilated_roles_swapped(x, w, stride=1, padding=0, dilation=1):
+    return _dilated(x, w, stride, padding, dilation, swap_roles=True)
+
+
+@variant("dilated_conv2d", Named("flipped kernel"))
+def dilated_flipped(x, w, stride=1, padding=0, dilation=1):
+    return _dilated(x, w, stride, padding, dilation, flip=True)
+
+
+@variant("dilated_conv2d", Named("dilation pair swapped"))
+def dilated_pair_read_backwards(x, w, stride=1, padding=0, dilation=1):
+    return _dilated(x, w, stride, padding, dilation, swap_pair=True)
+
+
+@variant("dilated_conv2d", NOTHING)
+def dilated_padding_once(x, w, stride=1, padding=0, dilation=1):
+    """Padded on one side only (bottom and right)."""
+    ph, pw = as_pair(padding)
+    return _dilated(np.pad(x, ((0, ph), (0, pw))), w, stride, 0, dilation)
+
+
+def _t_size(n, k, stride=1, padding=0, output_padding=0, *, formula=None, check_a="strict",
+            check_result=True, check_params=True):
+    if check_params and (k < 1 or stride < 1 or padding < 0 or output_padding < 0):
+        raise ValueError("invalid setting")
+    if check_a == "strict" and output_padding >= stride:
+        raise ValueError("output_padding must be smaller than the stride")
+    if check_a == "loose" and output_padding > stride:
+        raise ValueError("output_padding larger than the stride")
+    size = (formula or (lambda: (n - 1) * stride - 2 * padding + k + output_padding))()
+    if check_result and size < 1:
+        raise ValueError("nothing left")
+    return size
+
+
+@variant("transposed_output_size", Named("output_padding added twice"))
+def t_size_padding_twice(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding,
+                   formula=lambda: (n - 1) * stride - 2 * padding + k + output_padding
+                   + output_padding)
+
+
+@variant("transposed_output_size", Named("output_padding ignored"))
+def t_size_without_a(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding,
+                   formula=lambda: (n - 1) * stride - 2 * padding + k)
+
+
+@variant("transposed_output_size", Named("padding added instead of removed"))
+def t_size_plus_padding(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding,
+                   formula=lambda: (n - 1) * stride + 2 * padding + k + output_padding)
+
+
+@variant("transposed_output_size", Named("padding counted once"))
+def t_size_padding_once(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding,
+                   formula=lambda: (n - 1) * stride - padding + k + output_padding)
+
+
+@variant("transposed_output_size", Named("n·s instead of (n − 1)·s"))
+def t_size_n_times_s(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding,
+                   formula=lambda: n * stride - 2 * padding + k + output_padding)
+
+
+@variant("transposed_output_size", Named("the convolution's size law instead"))
+def t_size_forward_law(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding,
+                   formula=lambda: math.floor((n + 2 * padding - k) / stride) + 1)
+
+
+@variant("transposed_output_size", Named("no check for impossible settings"))
+def t_size_unchecked(n, k, stride=1, padding=0, output_padding=0):
+    return (n - 1) * stride - 2 * padding + k + output_padding
+
+
+@variant("transposed_output_size", Named("output_padding up to the stride accepted"))
+def t_size_a_up_to_s(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding, check_a="loose")
+
+
+@variant("transposed_output_size", Named("a size below 1 not refused"))
+def t_size_negative_returned(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding, check_result=False)
+
+
+@variant("transposed_output_size", Generic("`/` always gives a float"))
+def t_size_float(n, k, stride=1, padding=0, output_padding=0):
+    return float(_t_size(n, k, stride, padding, output_padding))
+
+
+@variant("transposed_output_size", NOTHING)
+def t_size_off_by_one(n, k, stride=1, padding=0, output_padding=0):
+    return _t_size(n, k, stride, padding, output_padding,
+                   formula=lambda: n * stride - 2 * padding + k - 1 + output_padding)
+
+
 # --- judging ----------------------------------------------------------------------------------
 
 HINT_SEPARATOR = " — "

@@ -12,7 +12,8 @@ import pytest
 
 from grader.exercises import exercise
 from stridelab import training
-from tests.notebook_text import cells, first_cell, prose
+from tests.notebook_text import cells, code, first_cell, prose
+from tests.submissions import solution_functions
 
 NB = "07_training"
 
@@ -207,7 +208,7 @@ def test_the_all_cnn_network_replaces_both_pools_and_costs_more():
 
     source = cells(NB)[first_cell(NB, "networks = {")].source
     networks = eval(source.split("networks = ", 1)[1].split("\n}\n")[0] + "\n}",  # noqa: S307
-                    {"Conv": Conv, "Pool": Pool})
+                    {"Conv": Conv, "Pool": Pool, "BlurPool": training.BlurPool})
     pooled, all_cnn = networks["conv + pool"], networks["All-CNN"]
     pools = [i for i, layer in enumerate(pooled) if isinstance(layer, Pool)]
     assert len(pools) == 2 and not any(isinstance(layer, Pool) for layer in all_cnn)
@@ -220,7 +221,7 @@ def test_the_all_cnn_network_replaces_both_pools_and_costs_more():
 
 def test_accuracy_is_judged_over_several_seeds():
     source = cells(NB)[first_cell(NB, "compare_seeds(")].source
-    assert "seeds=(0, 1, 2)" in source
+    assert "seeds=(0, 1, 2)" in source and "pool_backward=pool_backward" in source
     assert "3–4× less time" not in prose(NB) and "Accuracy needs the spread" in prose(NB)
 
 
@@ -304,3 +305,287 @@ def test_the_backward_scatter_animation_has_a_non_zero_four_stamp_pixel():
 
 def test_every_predict_question_has_its_answer():
     assert "(3 − 1)·2 − 2·1 + 3 = 5" in prose(NB)
+
+
+# --- pooling's backward pass -----------------------------------------------------------------
+
+pool2d_backward = exercise("pool2d_backward").reference
+
+
+def loop_pool(x, size, stride=None, mode="max"):
+    """Notebook 03's pool2d by its definition, window by window, in Python."""
+    kh, kw = pair(size)
+    sh, sw = pair(size if stride is None else stride)
+    rows, cols = (len(x) - kh) // sh + 1, (len(x[0]) - kw) // sw + 1
+    out = np.zeros((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            window = [x[i * sh + a][j * sw + b] for a in range(kh) for b in range(kw)]
+            out[i, j] = max(window) if mode == "max" else sum(window) / len(window)
+    return out
+
+
+def first_max_routing(dout, x, size, stride=None):
+    """Max pooling's gradient as the contract words it: each window's gradient to its first
+    maximum in reading order, found by a plain scan (no numpy argmax)."""
+    kh, kw = pair(size)
+    sh, sw = pair(size if stride is None else stride)
+    dx = np.zeros(x.shape)
+    for i in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            best = None
+            for a in range(kh):
+                for b in range(kw):
+                    value = x[i * sh + a, j * sw + b]
+                    if best is None or value > best[0]:
+                        best = (value, a, b)
+            dx[i * sh + best[1], j * sw + best[2]] += dout[i, j]
+    return dx
+
+
+POOL_CONFIGS = [((6, 7), 2, None), ((7, 5), (3, 2), (2, 1)), ((8, 8), 3, 2), ((5, 9), (2, 3), 1),
+                ((9, 6), 2, 3), ((4, 4), 1, None)]
+POOLS = [pytest.param(pool2d_backward, id="reference"),
+         pytest.param(training.pool2d_backward, id="helper"),
+         pytest.param(solution_functions(NB)["pool2d_backward"], id="solution")]
+
+
+@pytest.mark.parametrize("backward", POOLS)
+@pytest.mark.parametrize("shape, size, stride", POOL_CONFIGS)
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pool2d_backward_is_the_numerical_gradient_of_the_loop_forward(backward, shape, size,
+                                                                       stride, mode):
+    """Distinct values: max pooling is linear near the point, so central differences are exact."""
+    rng = np.random.default_rng(6)
+    x = rng.permutation(np.prod(shape)).reshape(shape).astype(float)
+    dout = rng.standard_normal(loop_pool(x, size, stride, mode).shape)
+    want = numerical(lambda z: float(np.sum(loop_pool(z, size, stride, mode) * dout)), x, eps=1e-3)
+    np.testing.assert_allclose(backward(dout, x, size, stride, mode), want, atol=1e-6)
+
+
+@pytest.mark.parametrize("backward", POOLS)
+@pytest.mark.parametrize("shape, size, stride", POOL_CONFIGS)
+def test_max_pool_gradient_goes_to_the_first_of_tied_maxima(backward, shape, size, stride):
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, size=shape).astype(float)            # ties in most windows
+    dout = rng.standard_normal(loop_pool(x, size, stride).shape)
+    np.testing.assert_allclose(backward(dout, x, size, stride, "max"),
+                               first_max_routing(dout, x, size, stride))
+
+
+def test_a_tie_is_a_kink_that_splits_the_numerical_gradient():
+    from stridelab import learned
+
+    table = learned.pool_gradient_check(training.pool2d_backward)
+    assert [row[-1] for row in table.rows] == ["✓", "✓", "✓", "a kink: both split dout"]
+    assert "numerical 0.5 and 0.5, analytic 1 and 0" in table.rows[-1][1]
+
+
+@pytest.mark.parametrize("x_shape, kernel, stride", [
+    ((3, 4, 16, 16), (2, 2), (2, 2)), ((2, 3, 9, 7), (3, 3), (2, 2)), ((2, 2, 8, 9), (2, 3), (1, 2)),
+    ((1, 3, 7, 10), (2, 2), (3, 3)), ((2, 1, 6, 6), (1, 1), (1, 1)), ((2, 2, 5, 11), (3, 2), (2, 3)),
+])
+def test_the_contact_sheet_gives_every_image_its_own_gradient(x_shape, kernel, stride):
+    """One call on all images side by side equals one call per image and channel, and the
+    trainer's own max-pool backward."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 4, size=x_shape).astype(np.float32)
+    out, where = training._max_pool(x, kernel, stride)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    one_by_one = np.stack([np.stack([first_max_routing(dout[n, c], x[n, c], kernel, stride)
+                                     for c in range(x_shape[1])]) for n in range(x_shape[0])])
+    for backward in (pool2d_backward, training.pool2d_backward):
+        np.testing.assert_allclose(training.batched_pool_backward(backward, dout, x, kernel, stride),
+                                   one_by_one, atol=1e-5)
+    np.testing.assert_allclose(training._max_pool_backward(dout, where, x.shape), one_by_one,
+                               atol=1e-5)
+    np.testing.assert_array_equal(out, np.stack([np.stack([loop_pool(x[n, c], kernel, stride)
+                                                           for c in range(x_shape[1])])
+                                                 for n in range(x_shape[0])]))
+
+
+def test_training_uses_the_learners_pool_backward_only_when_right_and_fast():
+    from stridelab.datasets import shapes_dataset
+    from stridelab.layers import Conv, Pool
+
+    data = shapes_dataset(train=64, test=16)
+    models = {"pool": [Conv(2, 3, padding=1), Pool(2), Conv(3, 3, padding=1), Pool(2)]}
+    chosen, note = training.pool_backward_for_training(training.pool2d_backward, models, data)
+    assert chosen is training.pool2d_backward and note.startswith("computed by your")
+
+    def not_written(dout, x, size, stride=None, mode="max"):
+        raise NotImplementedError
+
+    def last_of_ties(dout, x, size, stride=None, mode="max"):
+        flipped = pool2d_backward(dout[::-1, ::-1], x[::-1, ::-1], size, stride, mode)
+        return flipped[::-1, ::-1] if stride in (None, size) else flipped
+
+    assert training.pool_backward_for_training(not_written, models, data) == (
+        None, "the helper's max-pool backward is used: not_written is not implemented yet")
+    chosen, note = training.pool_backward_for_training(last_of_ties, models, data)
+    assert chosen is None and "gives a different answer" in note
+    chosen, note = training.pool_backward_for_training(pool2d_backward, models, data,
+                                                       budget_seconds=0.0)
+    assert chosen is None and "is right, but" in note and "Loop over the kH·kW offsets" in note
+
+
+def test_the_notebook_trains_with_the_learners_pool_backward():
+    source = code(NB)
+    assert "pool_backward_for_training(pool2d_backward, networks, data" in source
+    assert "compare_seeds(networks, data, seeds=(0, 1, 2), epochs=5, pool_backward=pool_backward)" \
+        in source
+
+
+# --- BlurPool, shift consistency, what was learned ---------------------------------------------
+
+def test_blurpool_is_notebook_03s_blur_downsample_on_every_channel():
+    blur_downsample = exercise("blur_downsample").reference
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 3, 9, 12))
+    out = training._blur_forward(x)
+    for n in range(2):
+        for c in range(3):
+            np.testing.assert_allclose(out[n, c], blur_downsample(x[n, c], 2))
+    from stridelab.architectures import trace
+    assert trace((3, 9, 12), [training.BlurPool()]) == [(3, 5, 6)] == [out.shape[1:]]
+    with pytest.raises(ValueError):
+        training.BlurPool(4)
+
+
+def test_blurpool_backward_is_its_numerical_gradient():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((1, 2, 7, 6))
+    dout = rng.standard_normal(training._blur_forward(x).shape)
+    want = numerical(lambda z: float(np.sum(training._blur_forward(z) * dout)), x)
+    np.testing.assert_allclose(training._blur_backward(dout, x.shape), want, atol=1e-7)
+
+
+def test_network_macs_counts_the_blur_as_a_depthwise_convolution():
+    from stridelab.architectures import macs
+    from stridelab.layers import Conv
+
+    layers = [Conv(8, 3, padding=1), training.BlurPool(), Conv(16, 3, padding=1), training.BlurPool()]
+    convs = 16 * 16 * 8 * 1 * 9 + 8 * 8 * 16 * 8 * 9
+    blurs = 8 * 8 * 8 * 9 + 16 * 4 * 4 * 9
+    assert macs((1, 16, 16), layers) == convs
+    assert training.network_macs((1, 16, 16), layers) == convs + blurs == 99_072
+
+
+@pytest.mark.parametrize("layers", ["blur", "stride-1 pool", "learner pool"])
+def test_tiny_cnn_gradients_match_numerical_ones_with_blur_and_the_learners_pool(layers):
+    from stridelab.layers import Conv, Pool
+
+    specs = {"blur": [Conv(2, 3, padding=1), training.BlurPool(), Conv(3, 3, padding=1),
+                      training.BlurPool()],
+             "stride-1 pool": [Conv(2, 3, padding=1), Pool(2, stride=1), training.BlurPool()],
+             "learner pool": [Conv(2, 3, padding=1), Pool(3, stride=2), Conv(3, 2), Pool(2)]}[layers]
+    rng = np.random.default_rng(11)
+    backward = pool2d_backward if layers == "learner pool" else None
+    net = training.TinyCNN(specs, (1, 9, 8), classes=3, seed=2, pool_backward=backward)
+    net.layers = [type(l)(l.spec, l.w.astype(np.float64), l.b.astype(np.float64) + 0.1)
+                  if hasattr(l, "spec") else l for l in net.layers]
+    net.fc_w, net.fc_b = net.fc_w.astype(np.float64), net.fc_b.astype(np.float64)
+    x, labels = rng.standard_normal((2, 1, 9, 8)), np.array([0, 2])
+    scores, cache = net.forward(x)
+    grads = net.backward(training._softmax_cross_entropy(scores, labels)[1], cache)
+    for param, grad in zip(net.parameters(), grads):
+        def loss_at(value, param=param):
+            param[...] = value
+            return training._softmax_cross_entropy(net.forward(x)[0], labels)[0]
+
+        want = training.numerical_gradient(loss_at, param.copy())
+        np.testing.assert_allclose(grad, want, atol=1e-5)
+
+
+def test_shift_flips_counts_changed_predictions_over_both_shifts():
+    class ByCorner:
+        """Predicts from one pixel: a shift moves another pixel there."""
+
+        def predict(self, x):
+            return (x[:, 0, 0, 0] > 0).astype(int)
+
+    x = np.zeros((4, 1, 3, 3))
+    x[0, 0, 0, 0] = 1          # bright corner: any shift moves it away → 2 changes
+    x[1, 0, 0, 2] = 1          # wraps into the corner when moved right → 1 change
+    x[2, 0, 2, 0] = 1          # wraps into the corner when moved down → 1 change
+    assert training.shift_flips(ByCorner(), x) == pytest.approx(4 / 8)
+    np.testing.assert_array_equal(training.shift_images(x, 0, 1)[1, 0, 0], [1, 0, 0])
+
+
+def test_compare_training_keeps_the_model_and_its_shift_consistency():
+    from stridelab.datasets import shapes_dataset
+    from stridelab.layers import Conv
+
+    data = shapes_dataset(train=64, test=32)
+    history = training.compare_training({"tiny": [Conv(2, 3, stride=2, padding=1)]}, data,
+                                        epochs=1)["tiny"]
+    assert isinstance(history.model, training.TinyCNN)
+    assert history.shift_flips == training.shift_flips(history.model, data.x_test)
+    assert 0 <= history.shift_flips <= 1
+
+
+def test_the_table_reports_shift_consistency_and_says_which_network_is_steadiest():
+    runs = {"pool": [_history("pool", [0.95]), _history("pool", [0.97])],
+            "stride": [_history("stride", [0.90]), _history("stride", [0.92])]}
+    for hs, flips in ((runs["pool"], (0.02, 0.04)), (runs["stride"], (0.10, 0.20))):
+        for history, value in zip(hs, flips):
+            history.shift_flips = value
+    table = training.comparison_table(runs)
+    assert table.header[-2] == "predictions a 1-pixel shift changes"
+    assert table.rows[1][-2] == "15.0% (10.0%–20.0%)"
+    assert "fewest predictions of pool (3.0% on average) and the most of stride (15.0%)" in \
+        table.title
+
+
+def test_learned_figures_show_filters_maps_and_the_spread_over_seeds():
+    from stridelab import learned
+    from stridelab.datasets import shapes_dataset
+    from stridelab.layers import Conv, Pool
+
+    data = shapes_dataset(train=96, test=24)
+    runs = training.compare_seeds({
+        "conv + pool": [Conv(4, 3, padding=1), Pool(2)],
+        "stride-2 conv": [Conv(4, 3, stride=2, padding=1)]}, data, seeds=(0, 1), epochs=1)
+    filters = learned.filters_figure(runs, data)
+    assert "16×16 values" in filters.alt and "8×8 values" in filters.alt
+    assert filters.figure._suptitle.get_text()
+    cmaps = {image.cmap.name for ax in filters.figure.axes for image in ax.images}
+    assert cmaps <= {"cividis", "PuOr"} and {"cividis", "PuOr"} <= cmaps
+    summary = learned.seed_summary_figure(runs)
+    axes = [ax for ax in summary.figure.axes]
+    assert len(axes) == 3 and all(ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+                                  for ax in axes)
+    assert "Shift consistency" in summary.alt and "2 runs" in summary.alt
+
+
+def test_the_chapter_covers_pooling_blurpool_and_the_learned_filters():
+    text = prose(NB)
+    assert "first** maximum in reading order" in text and "kink" in text
+    assert "BlurPool costs about what pooling costs, in multiply-adds" in text
+    assert "CS231n's *switches*" in text
+    assert "Shift consistency is notebook 03's aliasing, in a trained network" in text
+    assert "## 11. What the first layer learned" in "\n".join(c.source for c in cells(NB))
+    assert "08_dilation_and_dense_prediction.ipynb" in text
+    assert "(purple) beside a band of negative ones\n(orange)" not in text
+    assert "positive weights (purple) beside a band of negative ones (orange)" in text
+
+
+@pytest.mark.slow
+def test_the_notebooks_comparison_supports_what_its_prose_says():
+    """The notebook's own settings: 2,000 images, four networks, seeds 0–2, five epochs."""
+    from stridelab.datasets import shapes_dataset
+    from stridelab.layers import Conv, Pool
+
+    source = cells(NB)[first_cell(NB, "networks = {")].source
+    networks = eval(source.split("networks = ", 1)[1].split("\n}\n")[0] + "\n}",  # noqa: S307
+                    {"Conv": Conv, "Pool": Pool, "BlurPool": training.BlurPool})
+    started = time.perf_counter()
+    runs = training.compare_seeds(networks, shapes_dataset(train=2000), seeds=(0, 1, 2),
+                                  epochs=5, pool_backward=solution_functions(NB)["pool2d_backward"])
+    elapsed = time.perf_counter() - started
+    flips = {name: np.mean([h.shift_flips for h in hs]) for name, hs in runs.items()}
+    assert max(flips, key=flips.get) == "stride-2 conv"
+    assert flips["stride-2 conv"] > 2 * max(flips["conv + pool"], flips["BlurPool"])
+    accuracy = {name: [h.test_accuracy[-1] for h in hs] for name, hs in runs.items()}
+    assert max(accuracy["stride-2 conv"]) < min(accuracy["conv + pool"])
+    assert elapsed < 150

@@ -1,12 +1,14 @@
 """Notebook 07 — learning with strided convolutions: ``dilate``, ``conv2d_backward``,
-``conv_transpose2d``.
+``conv_transpose2d``, ``pool2d_backward``.
 
 The references take the other road from the solution notebook: the solution scatters the
 upstream gradient window by window, while the reference for ``conv2d_backward`` computes
 ``dx`` as a full correlation of the *dilated* gradient with the *flipped* kernel and ``dw``
 as a correlation of the padded input with the dilated gradient; ``conv_transpose2d``'s
 reference stamps the kernel once per kernel offset, where the solution dilates, pads and
-convolves. Known mistakes are written as the loops students write, with one thing wrong.
+convolves; ``pool2d_backward``'s reference visits the windows one by one, where the solution
+works on all of them at once. Known mistakes are written as the loops students write, with
+one thing wrong.
 """
 
 from __future__ import annotations
@@ -69,6 +71,28 @@ def conv_transpose2d(x: np.ndarray, w: np.ndarray, stride=1, padding=0) -> np.nd
             full[:, :, a:a + (h - 1) * sh + 1:sh, b:b + (width - 1) * sw + 1:sw] += \
                 np.einsum("nihw,io->nohw", x, w[:, :, a, b])
     return full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+
+
+POOL_MODES = ("max", "avg")
+
+
+def pool2d_backward(dout: np.ndarray, x: np.ndarray, size, stride=None, mode: str = "max"):
+    """The gradient of notebook 03's ``pool2d``, window by window: max sends each window's
+    gradient to its first maximum (``numpy.argmax`` order), avg spreads it evenly; overlaps add."""
+    if mode not in POOL_MODES:
+        raise ValueError(f"mode must be 'max' or 'avg', not {mode!r}")
+    (kh, kw), (sh, sw) = pair(size), pair(size if stride is None else stride)
+    dx = np.zeros(x.shape)
+    for i in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            top, left = i * sh, j * sw
+            window = x[top:top + kh, left:left + kw]
+            if mode == "max":
+                a, b = np.unravel_index(np.argmax(window), window.shape)
+                dx[top + a, left + b] += dout[i, j]
+            else:
+                dx[top:top + kh, left:left + kw] += dout[i, j] / (kh * kw)
+    return dx
 
 
 # --- known mistakes, written as the loops students write -----------------------------------------
@@ -208,6 +232,84 @@ def _transpose_negative_strip(x, w, stride=1, padding=0):
     return conv_transpose2d(x, w, stride, 0)[:, :, ph:-ph, pw:-pw]
 
 
+def _pool_loop(dout, x, size, stride=None, mode="max", *, route="first", assign=False,
+               divide=True, default_stride=None, stride_in_slice=True):
+    """The window-by-window pooling backward learners write; keywords switch on one slip each.
+
+    ``route``: where max sends a window's gradient — ``"first"`` maximum (right), ``"last"``
+    of tied maxima, ``"ties"`` (every tied maximum, a mask) or ``"window"`` (every element).
+    ``assign``: each window's gradient written into its slice with ``=`` (one-hot for max).
+    """
+    if mode not in POOL_MODES:
+        raise ValueError(mode)
+    kh, kw = pair(size)
+    sh, sw = pair((size if default_stride is None else default_stride) if stride is None else stride)
+    dx = np.zeros(x.shape)
+    for i in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            top, left = (i * sh, j * sw) if stride_in_slice else (i, j)
+            window = x[top:top + kh, left:left + kw]
+            if mode == "avg":
+                share = np.full(window.shape, dout[i, j] / (kh * kw if divide else 1))
+            elif route == "window":
+                share = np.full(window.shape, float(dout[i, j]))
+            else:
+                hits = window == window.max()
+                if route != "ties":
+                    order = np.flatnonzero(hits)
+                    hits = np.zeros(window.shape, dtype=bool)
+                    hits.flat[order[0] if route == "first" else order[-1]] = True
+                share = hits * dout[i, j]
+            if assign:
+                dx[top:top + kh, left:left + kw] = share
+            else:
+                dx[top:top + kh, left:left + kw] += share
+    return dx
+
+
+def _pool_mistake(**slip):
+    return lambda dout, x, size, stride=None, mode="max": _pool_loop(dout, x, size, stride, mode,
+                                                                     **slip)
+
+
+POOL_MISTAKES = (
+    Mistake("gradient sent to every element of the window",
+            "max pooling passed on one value per window — its maximum — so only that input "
+            "affects the output: send dout[i, j] to the window's maximum alone, not to the "
+            "whole window (that is average pooling's gradient, without the division).",
+            _pool_mistake(route="window")),
+    Mistake("gradient sent to every tied maximum",
+            "a mask window == window.max() marks every tied maximum, and each one receives the "
+            "full gradient, so a window with two equal maxima passes back twice what it "
+            "received. The forward pass used one of them: send the gradient to the first "
+            "maximum only, np.argmax over the flattened window "
+            "(np.unravel_index turns it into a row and column).",
+            _pool_mistake(route="ties")),
+    Mistake("gradient sent to the last of tied maxima",
+            "when a window holds several equal maxima, the gradient goes to the *first* one, "
+            "in reading order — the one np.argmax over the flattened window returns. A loop "
+            "with >= (or a reversed search) picks the last one instead.",
+            _pool_mistake(route="last")),
+    Mistake("overlapping windows overwritten",
+            "where windows overlap (stride smaller than the size), an input gets gradient from "
+            "every window it belongs to: add each window's share with +=. Assigning the "
+            "window's slice with = erases what the windows before it wrote there.",
+            _pool_mistake(assign=True)),
+    Mistake("average not divided by the window size",
+            "average pooling divides the window's sum by kH·kW, so each input's share of the "
+            "gradient is dout[i, j] / (kH·kW).",
+            _pool_mistake(divide=False)),
+    Mistake("stride defaulted to 1",
+            "as in pool2d, stride=None means the windows move by the pool size: use "
+            "stride = size when none is given.",
+            _pool_mistake(default_stride=1)),
+    Mistake("the stride left out of the window slice",
+            "the window of output (i, j) starts at row i·s, column j·s of x: that is where its "
+            "gradient goes.",
+            _pool_mistake(stride_in_slice=False)),
+)
+
+
 # --- cases ---------------------------------------------------------------------------------
 
 def _out_size(n: int, k: int, s: int, p: int) -> int:
@@ -283,6 +385,54 @@ def _dilate_case(rng: np.random.Generator, ndim: int) -> Case:
     stride = int(rng.integers(1, 5)) if rng.random() < 0.5 else \
         (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
     return Case((random_array(rng, *shape, h, w), stride))
+
+
+def _pool_out(shape, size, stride):
+    (kh, kw), (sh, sw) = pair(size), pair(size if stride is None else stride)
+    return (shape[0] - kh) // sh + 1, (shape[1] - kw) // sw + 1
+
+
+def _pool_case(x: np.ndarray, dout_values: np.ndarray | None, size, stride=None, mode="max",
+               rng: np.random.Generator | None = None) -> Case:
+    """A case for ``pool2d_backward``: ``dout`` shaped like ``pool2d``'s output."""
+    shape = _pool_out(x.shape, size, stride)
+    dout = dout_values if dout_values is not None else small_ints(rng, *shape, low=1, high=6)
+    kwargs = {"mode": mode} if stride is None else {"stride": stride, "mode": mode}
+    return Case((dout, x, size), kwargs)
+
+
+def _random_pool_backward_case(rng: np.random.Generator, index: int) -> Case:
+    """Random shapes (non-square, with leftover rows or columns), sizes and strides as ints or
+    pairs, overlapping windows, and inputs of small integers, so windows often hold tied
+    maxima; in every other case the largest value sits where two windows overlap."""
+    while True:
+        h, w = (int(v) for v in rng.integers(3, 10, size=2))
+        if h == w:
+            w += 1
+        size = int(rng.integers(2, 4)) if rng.random() < 0.5 else \
+            (int(rng.integers(1, 4)), int(rng.integers(2, 4)))
+        kh, kw = pair(size)
+        choice = index % 3
+        stride = (None if choice == 0 else int(rng.integers(1, min(kh, kw) + 1)) if choice == 1
+                  else (int(rng.integers(1, kh + 1)), int(rng.integers(1, kw + 1))))
+        if kh <= h and kw <= w:
+            break
+    mode = "avg" if index % 4 == 3 else "max"
+    x = small_ints(rng, h, w, low=0, high=4) if index % 2 == 0 else random_array(rng, h, w)
+    sh = pair(size if stride is None else stride)[0]
+    rows, cols = _pool_out(x.shape, size, stride)
+    if index % 2 == 1 and rows > 1 and sh < kh:        # plant the maximum in an overlap
+        x[sh + int(rng.integers(0, kh - sh)), int(rng.integers(0, min(kw, w)))] = 10.0
+    dout = random_array(rng, rows, cols)
+    kwargs = {"mode": mode} if stride is None else {"stride": stride, "mode": mode}
+    return Case((dout, x, size), kwargs)
+
+
+POOL_TIES = np.array([[1, 3, 3, 0], [3, 2, 1, 1], [0, 0, 2, 2], [2, 1, 2, 0]], dtype=float)
+"""Tied maxima: windows with two, one, one and three of them (2×2 pooling)."""
+POOL_PEAK = np.array([[1, 0, 2, 1, 0], [0, 3, 1, 2, 1], [2, 1, 9, 0, 2], [1, 2, 0, 3, 1],
+                      [0, 1, 2, 1, 0]], dtype=float)
+"""A peak at the centre, inside all four 3×3 windows of stride 2."""
 
 
 def _public_rng(label: str) -> np.random.Generator:
@@ -502,5 +652,34 @@ EXERCISES = (
                                        _transpose_case(rng, unit_stride=True)]),
         ),
         mistakes=TRANSPOSE_MISTAKES,
+    ),
+    Exercise(
+        name="pool2d_backward",
+        notebook=NOTEBOOK,
+        reference=pool2d_backward,
+        case_sets=(
+            CaseSet("max, 2×2 windows: each gradient to its window's maximum", 1, [
+                _pool_case(np.array([[1, 5, 0, 2], [3, 4, 7, 6], [8, 0, 1, 2], [2, 9, 3, 4]],
+                                    dtype=float), np.array([[1.0, 2], [3, 4]]), 2),
+            ]),
+            CaseSet("max with tied maxima: the first one, in reading order, gets it", 1, [
+                _pool_case(POOL_TIES, np.array([[1.0, 2], [3, 4]]), 2),
+            ]),
+            CaseSet("overlapping windows (3×3, stride 2): max and avg gradients add up", 1, [
+                _pool_case(POOL_PEAK, np.array([[1.0, 2], [3, 4]]), 3, 2, "max"),
+                _pool_case(POOL_PEAK, np.array([[9.0, 18], [27, 36]]), 3, 2, "avg"),
+            ]),
+            CaseSet("avg with a pair size (2, 3): leftover rows and columns get 0", 1, [
+                _pool_case(small_ints(_public_rng("pool-avg"), 5, 7, low=0, high=9),
+                           np.array([[6.0, 12], [18, 24]]), (2, 3), mode="avg"),
+            ]),
+            CaseSet("max with a pair size (3, 2) and stride (2, 1) on a non-square input", 1, [
+                _pool_case(small_ints(_public_rng("pool-pair"), 7, 5, low=0, high=9), None, (3, 2),
+                           (2, 1), rng=_public_rng("pool-pair-dout")),
+            ]),
+            CaseSet("random shapes, sizes, strides, ties and overlaps (hidden)", 3, hidden=True,
+                    cases=lambda rng: [_random_pool_backward_case(rng, i) for i in range(12)]),
+        ),
+        mistakes=POOL_MISTAKES,
     ),
 )
