@@ -6,8 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,23 @@ def bubblewrap() -> BubblewrapSandbox:
     problem = sandbox.works()
     require(not problem, f"bubblewrap cannot start a sandbox here: {problem}")
     return sandbox
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's Chromium with a fresh profile, one for the whole session; skipped locally
+    (failed in CI) without it. One only: Playwright's sync API cannot run two at once."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, open_chromium
+
+    require(CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK),
+            f"Chromium is not installed at {CHROMIUM} (apt install chromium, or set "
+            "COURSE_CHROMIUM to a Chromium executable)")
+    with sync_playwright() as playwright:
+        context = open_chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
+        yield context
+        context.close()
 
 
 @pytest.fixture

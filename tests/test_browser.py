@@ -13,19 +13,15 @@ tests that inspect them (see tests/browser.py). ``COURSE_CHROMIUM`` names anothe
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.browser import (ARTIFACTS, CHROMIUM, OVERRIDES, SLIDERS, WIDGET_ERROR,
+from tests.browser import (ARTIFACTS, OVERRIDES, SLIDERS, WIDGET_ERROR,
                            WIDGET_LOADING, WIDGET_SECONDS, LabServer, Notebook, NotebookRun,
-                           NotebookRuns, copy_course, figure_state, open_chromium,
-                           press_slider, wait_for)
-from tests.conftest import require
+                           NotebookRuns, copy_course, figure_state, press_slider, wait_for)
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted(path.stem for path in (ROOT / "solutions").glob("*.ipynb"))
@@ -45,18 +41,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                              ARTIFACTS / "jupyterlab.log")
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Debian's Chromium with a fresh profile; skipped locally (failed in CI) without it."""
-    require(CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK),
-            f"Chromium is not installed at {CHROMIUM} (apt install chromium, or set "
-            "COURSE_CHROMIUM to a Chromium executable)")
-    with sync_playwright() as playwright:
-        context = open_chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
-        yield context
-        context.close()
 
 
 @pytest.fixture(scope="session")

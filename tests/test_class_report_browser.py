@@ -8,20 +8,16 @@ and every figure loads. The screenshot goes to test-artifacts/browser/report.png
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from grader.class_report import REPORT, write_class_report
 from grader.report import write_gradebook
-from tests.browser import ARTIFACTS, CHROMIUM, open_chromium
-from tests.conftest import require
+from tests.browser import ARTIFACTS
 from tests.test_class_report import HOSTILE, build_class, grade_class, gradebook, results
 
 pytestmark = pytest.mark.browser
@@ -53,18 +49,6 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_gradebook(out, columns, [*book, HOSTILE])
     write_class_report(out, columns, [*book, HOSTILE])
     return out
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Debian's Chromium with a fresh profile; skipped locally (failed in CI) without it."""
-    require(CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK),
-            f"Chromium is not installed at {CHROMIUM} (apt install chromium, or set "
-            "COURSE_CHROMIUM to a Chromium executable)")
-    with sync_playwright() as playwright:
-        context = open_chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
-        yield context
-        context.close()
 
 
 def test_the_report_shows_the_gradebooks_numbers_offline(out: Path, browser: Any) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from grader.exercises import exercise
 from stridelab import architectures as arch
-from stridelab.layers import Conv, Pool
+from stridelab.layers import Conv
 from tests.notebook_text import cells, first_cell, prose
 
 NB = "06_cnn_architectures"
