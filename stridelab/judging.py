@@ -223,6 +223,8 @@ class TestVerdict:
         lines = [verdict.message]
         if show_inputs and expectation.show_inputs and verdict.show_inputs:
             lines += _describe_inputs(expectation)
+            index = next(i for i, case in enumerate(self.test.cases) if case is expectation)
+            lines += _reproduce_large_inputs(self.test, index)
         if verdict.hint:
             lines.append(f"Hint: {verdict.hint}" if show_hint else "Hint: as above.")
         more = len(self.failures) - 1
@@ -563,6 +565,21 @@ def verdict_lines(verdicts: Sequence[TestVerdict]) -> list[str]:
             lines += ["      " + line for line in feedback.splitlines()]
             seen.add(verdict.hint)
     return lines
+
+
+def _reproduce_large_inputs(test: GradedTest, index: int) -> list[str]:
+    """For a public case whose inputs are too big to print, the lines that rebuild it.
+
+    >>> # To reproduce: from stridelab.public import public_case
+    >>> #   args, kwargs = public_case("conv2d", "random sizes", 2)
+    """
+    expectation = test.cases[index]
+    values = [*expectation.args, *expectation.kwargs.values()]
+    if test.hidden or not any(isinstance(v, np.ndarray) and v.size > SMALL_INPUT for v in values):
+        return []
+    return ["  To reproduce it: from stridelab.public import public_case",
+            f"    args, kwargs = public_case({test.exercise!r}, {test.title!r}, {index})",
+            f"    {test.exercise}(*args, **kwargs)"]
 
 
 def _describe_inputs(expectation: Expectation) -> list[str]:

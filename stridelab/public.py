@@ -8,6 +8,7 @@ no reference implementation ships to students, and a test fails when a file is s
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from stridelab.encoding import decode, encode
 from stridelab.judging import Expectation, GradedTest, KnownMistake
 
-__all__ = ["PUBLIC_TESTS_DIR", "dumps", "load_notebook_tests", "public_tests"]
+__all__ = ["PUBLIC_TESTS_DIR", "dumps", "load_notebook_tests", "public_case", "public_tests"]
 
 PUBLIC_TESTS_DIR = Path(__file__).resolve().parent / "public_tests"
 FORMAT = 1
@@ -102,3 +103,19 @@ def public_tests(exercise: str) -> list[GradedTest]:
         known = ", ".join(sorted(tests)) or "none — run `python3 course.py build`"
         raise KeyError(f"no public tests for {exercise!r}; exercises with tests: {known}")
     return tests[exercise]
+
+
+def public_case(exercise: str, test: str, index: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The inputs of one public case, as a check cell's failure names it, to call by hand.
+
+    >>> args, kwargs = public_case("conv_output_size", "the worked examples", 0)
+    >>> conv_output_size(*args, **kwargs)  # doctest: +SKIP
+    """
+    tests = {t.title: t for t in public_tests(exercise)}
+    if test not in tests:
+        raise KeyError(f"{exercise} has no public test {test!r}; its tests: "
+                       + ", ".join(repr(t) for t in tests))
+    cases = tests[test].cases
+    if not 0 <= index < len(cases):
+        raise IndexError(f"{exercise}: {test!r} has cases 0 to {len(cases) - 1}, not {index}")
+    return tuple(copy.deepcopy(cases[index].args)), copy.deepcopy(dict(cases[index].kwargs))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
 
 from grader.exercises import exercise
 from stridelab import check
-from stridelab.public import public_tests
+from stridelab.public import public_case, public_tests
 
 
 def test_a_correct_function_passes_every_public_test():
@@ -32,6 +35,33 @@ def test_a_mistake_is_explained_with_inputs_and_a_hint():
     assert "0 of 3 public tests pass" in text or "of 3 public tests pass" in text
     assert "Hint: flipped kernel" in text
     assert "x = [[3., 3., 2., 1., 0.]," in text  # the public input, to reproduce the case
+
+
+def test_a_case_too_big_to_print_says_how_to_rebuild_its_inputs():
+    seen = []
+
+    def conv2d_layer(x, w, b=None, stride=1, padding=0):
+        seen.append(x)
+        reference = exercise("conv2d_layer").reference(x, w, b, stride, padding)
+        return reference + 1.0  # wrong everywhere
+
+    text = str(check("conv2d_layer", conv2d_layer))
+    snippets = re.findall(r"args, kwargs = (public_case\(.*\))", text)
+    assert snippets, text  # the batch cases are too big to print
+    for snippet in snippets:
+        args, kwargs = eval(snippet, {"public_case": public_case})  # noqa: S307 - our own text
+        assert any(np.array_equal(args[0], x) for x in seen)
+        assert np.array_equal(conv2d_layer(*args, **kwargs),
+                              exercise("conv2d_layer").reference(*args, **kwargs) + 1.0)
+    small = str(check("conv2d", lambda x, w: exercise("conv2d").reference(x, w) + 1.0))
+    assert "public_case" not in small  # small inputs are printed in full instead
+
+
+def test_public_case_names_what_exists_when_asked_for_what_does_not():
+    with pytest.raises(KeyError, match="no public test 'nope'; its tests: 'worked example"):
+        public_case("conv2d", "nope", 0)
+    with pytest.raises(IndexError, match="has cases 0 to 0, not 5"):
+        public_case("conv2d", public_tests("conv2d")[0].title, 5)
 
 
 def test_exceptions_in_learner_code_become_feedback():
