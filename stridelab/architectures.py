@@ -27,16 +27,21 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Union
 
 import numpy as np
 
 import ipywidgets as widgets
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.ticker import NullLocator
+from matplotlib.transforms import Bbox
 
 from stridelab.layers import Conv, Pool
 from stridelab.learner import learner_or_fallback
-from stridelab.plotting import COLORS, FigureDisplay, new_figure
+from stridelab._canvas import FastAxis, FastTexts
+from stridelab.plotting import COLORS, FigureDisplay, PinnedLabels, new_figure, tick_label_width
 from stridelab.widgets import InteractiveFigure
 
 __all__ = [
@@ -186,6 +191,10 @@ class Network:
 
     def stage_costs(self) -> list[StageCost]:
         """Per stage: output shape, main-path and shortcut multiply-adds, and weights."""
+        return list(self._stage_costs)
+
+    @cached_property
+    def _stage_costs(self) -> tuple[StageCost, ...]:   # counted once: the network is frozen
         costs, shape = [], self.input_shape
         for stage in self.stages:
             shapes = [shape, *trace(shape, stage.layers)]
@@ -196,7 +205,7 @@ class Network:
             weights += sum(layer_weights(read, layer) for layer in stage.shortcuts)
             costs.append(StageCost(stage.name, shapes[-1], main, side, weights))
             shape = shapes[-1]
-        return costs
+        return tuple(costs)
 
     @property
     def macs(self) -> int:
@@ -457,37 +466,97 @@ def _giga(value: float) -> str:
     return f"{value / 1e9:.2f} G" if value >= 1e8 else f"{value / 1e6:.1f} M"
 
 
-def _draw_stages(fig, network: Network) -> None:
-    """Spatial size and channels (left) and multiply-adds (right) of each stage, into ``fig``."""
-    costs = network.stage_costs()
-    names = [c.name for c in costs]
-    x = np.arange(len(costs))
-    size_ax, cost_ax = fig.subplots(1, 2)
-    heights = [c.output[1] for c in costs]
-    size_ax.bar(x, heights, color=COLORS["sky"])
-    size_ax.set_yscale("log", base=2)
-    ticks = sorted(set(heights))  # the sizes themselves: 1, 7, 14, 28, 56, 112 for ResNet
-    size_ax.set_yticks(ticks, [str(t) for t in ticks])
-    size_ax.yaxis.set_minor_locator(NullLocator())
-    size_ax.set_ylim(0.5, max(heights) * 4)
-    for i, c in enumerate(costs):
-        size_ax.text(i, c.output[1] * 1.1, f"{c.output[1]}×{c.output[2]}\n{c.output[0]} ch",
-                     ha="center", va="bottom", fontsize=8)
-    size_ax.set_xticks(x, names, rotation=30, ha="right")
-    size_ax.set_xlabel("stage")
-    size_ax.set_ylabel("output height H (log scale)")
-    size_ax.set_title("Map size after each stage (channels above)")
-    main = np.array([c.macs for c in costs]) / 1e6
-    side = np.array([c.shortcut_macs for c in costs]) / 1e6
-    cost_ax.bar(x, main, color=COLORS["blue"], label="main path")
-    cost_ax.bar(x, side, bottom=main, color=COLORS["orange"], label="shortcut projections")
-    cost_ax.set_xticks(x, names, rotation=30, ha="right")
-    cost_ax.set_xlabel("stage")
-    cost_ax.set_ylabel("multiply-adds (millions)")
-    cost_ax.set_ylim(0, float((main + side).max()) * 1.3)
-    cost_ax.set_title(f"Cost per stage: {_giga(network.macs)} in total")
-    cost_ax.legend(loc="upper right")
-    fig.suptitle(f"{network.name} on a {network.input_shape[1]}×{network.input_shape[2]} input")
+class _StagePlot:
+    """Spatial size and channels (left) and multiply-adds (right) of each stage of a network,
+    drawn into a figure; :meth:`update` shows another network with the same stages."""
+
+    def __init__(self, fig: Figure, network: Network) -> None:
+        self.figure = fig
+        costs = network.stage_costs()
+        self.names = [c.name for c in costs]
+        x = np.arange(len(costs))
+        size_ax, cost_ax = self.axes = fig.subplots(1, 2)
+        heights = [c.output[1] for c in costs]
+        self.size_bars = size_ax.bar(x, heights, color=COLORS["sky"])
+        size_ax.set_yscale("log", base=2)
+        size_ax.yaxis.set_minor_locator(NullLocator())
+        self.size_texts = [size_ax.text(i, 1, "", ha="center", va="bottom", fontsize=8)
+                           for i in range(len(costs))]
+        size_ax.set_xticks(x, self.names, rotation=30, ha="right")
+        size_ax.set_xlabel("stage")
+        size_ax.set_ylabel("output height H (log scale)")
+        size_ax.set_title("Map size after each stage (channels above)")
+        main = np.array([c.macs for c in costs]) / 1e6
+        side = np.array([c.shortcut_macs for c in costs]) / 1e6
+        self.main_bars = cost_ax.bar(x, main, color=COLORS["blue"], label="main path")
+        self.side_bars = cost_ax.bar(x, side, bottom=main, color=COLORS["orange"],
+                                     label="shortcut projections")
+        cost_ax.set_xticks(x, self.names, rotation=30, ha="right")
+        cost_ax.set_xlabel("stage")
+        cost_ax.set_ylabel("multiply-adds (millions)")
+        cost_ax.set_title("")
+        self.legend = cost_ax.legend(loc="upper right")
+        self.title = fig.suptitle("")
+        self._x_axes = (FastAxis(size_ax.xaxis), FastAxis(cost_ax.xaxis))
+        self._y_axes = (FastAxis(size_ax.yaxis), FastAxis(cost_ax.yaxis))
+        self.update(network)
+
+    def update(self, network: Network) -> None:
+        costs = network.stage_costs()
+        size_ax, cost_ax = self.axes
+        heights = [c.output[1] for c in costs]
+        ticks = sorted(set(heights))  # the sizes themselves: 1, 7, 14, 28, 56, 112 for ResNet
+        size_ax.set_yticks(ticks, [str(t) for t in ticks])
+        size_ax.set_ylim(0.5, max(heights) * 4)
+        for bar, text, c in zip(self.size_bars, self.size_texts, costs):
+            bar.set_height(c.output[1])
+            text.set_y(c.output[1] * 1.1)
+            text.set_text(f"{c.output[1]}×{c.output[2]}\n{c.output[0]} ch")
+        main = np.array([c.macs for c in costs]) / 1e6
+        side = np.array([c.shortcut_macs for c in costs]) / 1e6
+        for bar, top in zip(self.main_bars, main):
+            bar.set_height(top)
+        for bar, bottom, top in zip(self.side_bars, main, side):
+            bar.set_y(bottom)
+            bar.set_height(top)
+        cost_ax.set_ylim(0, float((main + side).max()) * 1.3)
+        cost_ax.title.set_text(f"Cost per stage: {_giga(network.macs)} in total")
+        self.title.set_text(f"{network.name} on a {network.input_shape[1]}×"
+                            f"{network.input_shape[2]} input")
+
+    # What a widget draws, in layers (the axes' labels must be pinned, see PinnedLabels):
+
+    def frames(self, legend: bool) -> list:
+        """What moves only with the Axes: their backgrounds, x axes and the left title, and
+        the legend if ``legend`` (when no bar can reach it, see :meth:`legend_clear`)."""
+        (size_ax, cost_ax), (size_x, cost_x) = self.axes, self._x_axes
+        return [size_ax.patch, size_x, size_ax.title, cost_ax.patch, cost_x,
+                *([self.legend] if legend else [])]
+
+    def sizes(self) -> list:
+        """What :meth:`update` changes with the input size alone, in drawing order."""
+        size_ax = self.axes[0]
+        return [*self.size_bars, self._y_axes[0], *size_ax.spines.values()]
+
+    def costs(self, legend: bool) -> list:
+        """The rest of what :meth:`update` changes, in drawing order (with the legend, drawn
+        over the bars, if ``legend``)."""
+        cost_ax = self.axes[1]
+        return [FastTexts(self.size_texts), *self.main_bars, *self.side_bars, self._y_axes[1],
+                *cost_ax.spines.values(), *([self.legend] if legend else []), cost_ax.title,
+                self.title]
+
+    def legend_clear(self) -> bool:
+        """Whether the legend is above the tallest bar any network can have: the y axis
+        always ends at 1.3 times the tallest."""
+        cost_ax = self.axes[1]
+        box = self.legend.get_window_extent(self.figure.canvas.get_renderer())
+        return box.y0 > cost_ax.bbox.y0 + cost_ax.bbox.height / 1.3
+
+    def label_widths(self) -> list[float]:
+        """Per Axes, the width of its widest y tick label (pixels)."""
+        renderer = self.figure.canvas.get_renderer()
+        return [tick_label_width(ax.yaxis, renderer) for ax in self.axes]
 
 
 def _describe_stages(network: Network) -> str:
@@ -504,7 +573,7 @@ def _describe_stages(network: Network) -> str:
 def stage_figure(network: Network) -> FigureDisplay:
     """Bar charts of each stage's spatial size (log scale, channels written above) and cost."""
     fig = new_figure(11, 4)
-    _draw_stages(fig, network)
+    _StagePlot(fig, network)
     return FigureDisplay(fig, "Two bar charts. " + _describe_stages(network))
 
 
@@ -519,17 +588,62 @@ class ResNetExplorer(InteractiveFigure):
         self.depth = widgets.Dropdown(options=sorted(_BLOCKS), value=depth, description="depth")
         self.size = widgets.IntSlider(value=image_size, min=64, max=512, step=32,
                                       description="input size")
+        self._networks: dict[tuple[int, int], Network] = {}
         super().__init__([self.depth, self.size], width=11, height=4)
 
-    def network(self) -> Network:
-        return resnet(self.depth.value, self.size.value)
+    def network(self, size: int | None = None) -> Network:
+        """The chosen ResNet on the chosen input size (or on ``size``), built once."""
+        key = (self.depth.value, self.size.value if size is None else size)
+        if key not in self._networks:
+            self._networks[key] = resnet(*key)
+        return self._networks[key]
 
-    def draw(self) -> None:
-        _draw_stages(self.figure, self.network())
+    def build(self) -> None:
+        self._plot = _StagePlot(self.figure, self.network())
+        self._pins: list[PinnedLabels] | None = None
+        self._laid_out: tuple[list[float], list[Bbox]] = ([], [])
+        self._legend_clear: dict[tuple, bool] = {}
+
+    def update(self) -> None:
+        if (self._pins is None and not self.full_redraw
+                and isinstance(self.figure.get_layout_engine(), PlaceHolderLayoutEngine)):
+            # The layout engine has laid out the first network: remember how.
+            self._laid_out = (self._plot.label_widths(),
+                              [ax.get_position(original=True) for ax in self._plot.axes])
+            self._pins = [PinnedLabels(ax) for ax in self._plot.axes]
+        self._plot.update(self.network())
+        if self._pins is not None:
+            self._place()
+
+    def _place(self) -> None:
+        """Move the charts as the layout engine would for these tick labels (it lays out the
+        first network only): an Axes whose labels widen by d moves right by d, and both
+        narrow by d/2, so that they keep equal widths and their gap."""
+        (first, (left, right)), axes = self._laid_out, self._plot.axes
+        widths = self._plot.label_widths()
+        wider = [(now - then) / self.figure.bbox.width for now, then in zip(widths, first)]
+        narrower = (wider[0] + wider[1]) / 2
+        x0 = left.x0 + wider[0]
+        x1 = x0 + left.width - narrower + (right.x0 - left.x1) + wider[1]
+        axes[0].set_position((x0, left.y0, left.width - narrower, left.height))
+        axes[1].set_position((x1, right.y0, right.width - narrower, right.height))
+        for pins, width in zip(self._pins, widths):
+            pins.place(width)
+
+    def layers(self) -> list:
+        # The frames, x axes and titles move only when tick labels widen or narrow; sizes
+        # follow the input size; channels and costs follow the depth too.
+        plot = self._plot
+        place = tuple(round(v, 5) for ax in plot.axes for v in ax.get_position().bounds)
+        if place not in self._legend_clear:
+            self._legend_clear[place] = self._pins is not None and plot.legend_clear()
+        clear = self._legend_clear[place]
+        return [((place, clear), plot.frames(legend=clear)), (self.size.value, plot.sizes()),
+                (self.depth.value, plot.costs(legend=not clear))]
 
     def describe(self) -> str:
         network = self.network()
-        ratio = network.macs / resnet(self.depth.value).macs
+        ratio = network.macs / self.network(224).macs
         return (_describe_stages(network) + f" That is {ratio:.2f}× the cost at 224×224 "
                 f"(He et al. report {PAPER_GMACS[self.depth.value]} G there).")
 

@@ -24,11 +24,14 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
+from matplotlib.transforms import Bbox
 
 from stridelab.architectures import Table
 from stridelab.data import grace_hopper
 from stridelab.learner import learner_or_fallback
-from stridelab.plotting import COLORS, DIVERGING, Box, FigureDisplay, draw_grid, new_figure
+from stridelab.plotting import (COLORS, DIVERGING, Box, FigureDisplay, PinnedLabels, draw_grid,
+                                new_figure)
 from stridelab.training import (as_pair, conv2d_backward, conv2d_layer, conv_transpose2d,
                                 dilate, numerical_gradient)
 from stridelab.widgets import InteractiveFigure
@@ -79,32 +82,79 @@ class ConvMatrixExplorer(InteractiveFigure):
                     "make k smaller, or n or p larger.")
         return ""
 
-    def draw(self) -> None:
+    def _grids(self) -> tuple[tuple[np.ndarray, dict], tuple[np.ndarray, dict], list[str], str]:
+        """What the two grids show now: values and draw_grid's changing arguments, the
+        column labels (input positions, from −p) and the matrix's title."""
         n, k, s, p = self._values()
         weights = np.arange(1.0, k + 1)
         matrix = conv_matrix(n, weights, s, p)
         counts = _read_counts(n, k, s, p)
         unread = [j for j in range(p, n + p) if counts[j] == 0]
-        top, bottom = self.figure.subplots(2, 1, height_ratios=[max(len(matrix), 1), 1.2])
         boxes = [Box(0, j, len(matrix), 1, color=COLORS["vermillion"]) for j in unread]
         boxes += [Box(0, j, len(matrix), 1, color=COLORS["grey"], fill=True)
                   for j in [*range(p), *range(n + p, n + 2 * p)]]
-        draw_grid(top, matrix, title=f"C: one row per output (window), kernel w = "
-                  f"{[int(v) for v in weights]}", boxes=boxes,
-                  xlabel="", ylabel="output i")
-        top.set_xticks(range(n + 2 * p), [str(j - p) for j in range(n + 2 * p)])
         # viridis, not cividis: cividis is grey in the middle, where a count of 1 would look
         # like the grey of the padding. Padding cells are greyed out (masked) instead.
         padding = np.zeros((1, n + 2 * p), dtype=bool)
         padding[0, :p] = padding[0, n + p:] = True
-        draw_grid(bottom, counts[None, :], vmin=0, vmax=max(2, counts.max()), cmap="viridis",
-                  title="windows reading each input = terms in its gradient (column of C)",
-                  boxes=[Box(0, j, 1, 1, color=COLORS["vermillion"]) for j in unread],
-                  mask=padding if p else None,
-                  xlabel="input position j (padding greyed out; never read: red-orange)",
-                  ylabel="")
+        return ((matrix, dict(boxes=boxes)),
+                (counts[None, :], dict(vmin=0, vmax=max(2, counts.max()),
+                                       boxes=[Box(0, j, 1, 1, color=COLORS["vermillion"])
+                                              for j in unread],
+                                       mask=padding if p else None)),
+                [str(j - p) for j in range(n + 2 * p)],
+                f"C: one row per output (window), kernel w = {[int(v) for v in weights]}")
+
+    def build(self) -> None:
+        (matrix, top_state), (counts, bottom_state), _, title = self._grids()
+        top, bottom = self.figure.subplots(2, 1, height_ratios=[max(len(matrix), 1), 1.2])
+        self._top = draw_grid(top, matrix, title=title, xlabel="", ylabel="output i",
+                              **top_state)
+        self._bottom = draw_grid(bottom, counts, cmap="viridis",
+                                 title="windows reading each input = terms in its gradient "
+                                       "(column of C)",
+                                 xlabel="input position j (padding greyed out; never read: "
+                                        "red-orange)", ylabel="", **bottom_state)
+        self._laid_out: list[Bbox] = []
+        self._pins: list[PinnedLabels] | None = None
+        if not self.full_redraw:                    # the largest grids the sliders allow
+            n, k, s, p = (slider.max for slider in (self.n, self.k, self.s, self.p))
+            self._top.reserve(n + 2 * p, n + 2 * p, outlines=n + 2 * p)
+            self._bottom.reserve(1, n + 2 * p, outlines=n)
+
+    def update(self) -> None:
+        if (self._pins is None and not self.full_redraw
+                and isinstance(self.figure.get_layout_engine(), PlaceHolderLayoutEngine)):
+            self._laid_out = [grid.ax.get_position(original=True)   # as matplotlib laid out
+                              for grid in (self._top, self._bottom)]  # the first settings
+            self._pins = [PinnedLabels(grid.ax) for grid in (self._top, self._bottom)]
+        (matrix, top_state), (counts, bottom_state), labels, title = self._grids()
+        top, bottom = self._top.ax, self._bottom.ax
+        self._top.update(matrix, **top_state)
+        top.set_xticks(range(len(labels)), labels)
+        top.title.set_text(title)
+        self._bottom.update(counts, **bottom_state)
         bottom.set_yticks([])
-        bottom.set_xticks(range(n + 2 * p), [str(j - p) for j in range(n + 2 * p)])
+        bottom.set_xticks(range(len(labels)), labels)
+        if self._pins is not None:
+            self._place(max(len(matrix), 1) / 1.2)
+
+    def _place(self, ratio: float) -> None:
+        """Share the height between the grids as the layout engine did for the first
+        settings (it lays out those only): the same outer edges and gap, heights in
+        ``ratio``; then the axis labels beside the tick labels."""
+        top, bottom = self._laid_out
+        height = top.height + bottom.height
+        top_height = height * ratio / (ratio + 1)
+        self._top.ax.set_position((top.x0, top.y1 - top_height, top.width, top_height))
+        self._bottom.ax.set_position((bottom.x0, bottom.y0, bottom.width, height - top_height))
+        for grid, pins in zip((self._top, self._bottom), self._pins):
+            grid.ax.apply_aspect()
+            pins.place()
+
+    def layers(self) -> list:
+        # Everything changes with every slider; each part is drawn by itself (see Grid.parts).
+        return [(self._values(), [*self._top.parts(), *self._bottom.parts()])]
 
     def describe(self) -> str:
         n, k, s, p = self._values()

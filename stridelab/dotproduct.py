@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from stridelab.data import grace_hopper, noisy_signal
 from stridelab.learner import learner_or_fallback
-from stridelab.plotting import (COLORS, DIVERGING, Box, FigureDisplay, draw_grid,
+from stridelab.plotting import (COLORS, DIVERGING, Box, FigureDisplay, Grid, draw_grid,
                                 new_figure)
 from stridelab.widgets import InteractiveFigure
 
@@ -36,24 +36,40 @@ def _products_text(window: np.ndarray, w: np.ndarray, limit: int = 9) -> str:
     return f"{shown} = {np.sum(window * w):g}"
 
 
-def _draw_window(fig, x: np.ndarray, w: np.ndarray, i: int, j: int,
-                 out: np.ndarray | None = None, done: int | None = None) -> None:
-    """Input with the window outlined, the kernel, the products, and (optionally) the output."""
+def _window_panels(x: np.ndarray, w: np.ndarray, i: int, j: int, out: np.ndarray | None = None,
+                   done: int | None = None) -> list[tuple[np.ndarray, dict]]:
+    """Per panel, what it shows of the window at ``(i, j)``: values and their limits, mask
+    and outlines (:func:`draw_grid`'s arguments that change as the window moves)."""
     kh, kw = w.shape
     window = x[i:i + kh, j:j + kw]
-    panels = fig.subplots(1, 4 if out is not None else 3,
-                          gridspec_kw={"width_ratios": [x.shape[1], kw, kw]
-                                       + ([out.shape[1]] if out is not None else [])})
     low = min(x.min(), 0)
-    draw_grid(panels[0], x, title="input x", vmin=low, vmax=x.max(),
-              boxes=[Box(i, j, kh, kw, color=COLORS["vermillion"], linewidth=4)])
-    draw_grid(panels[1], w, title="kernel w", xlabel="", ylabel="")
-    draw_grid(panels[2], window * w, title="window × w", xlabel="", ylabel="")
+    panels = [(x, dict(vmin=low, vmax=x.max(),
+                       boxes=[Box(i, j, kh, kw, color=COLORS["vermillion"], linewidth=4)])),
+              (w, {}),
+              (window * w, {})]
     if out is not None:
         mask = np.ones(out.shape, dtype=bool)
         mask.ravel()[: (done or 0) + 1] = False
-        draw_grid(panels[3], out, title="output", mask=mask, vmin=out.min(), vmax=out.max(),
-                  boxes=[Box(i, j, 1, 1, color=COLORS["vermillion"], linewidth=4)])
+        panels.append((out, dict(mask=mask, vmin=out.min(), vmax=out.max(),
+                                 boxes=[Box(i, j, 1, 1, color=COLORS["vermillion"],
+                                            linewidth=4)])))
+    return panels
+
+
+_WINDOW_TITLES = (dict(title="input x"), dict(title="kernel w", xlabel="", ylabel=""),
+                  dict(title="window × w", xlabel="", ylabel=""), dict(title="output"))
+
+
+def _draw_window(fig, x: np.ndarray, w: np.ndarray, i: int, j: int,
+                 out: np.ndarray | None = None, done: int | None = None) -> list[Grid]:
+    """Input with the window outlined, the kernel, the products, and (optionally) the output."""
+    kw = w.shape[1]
+    shown = _window_panels(x, w, i, j, out, done)
+    panels = fig.subplots(1, len(shown),
+                          gridspec_kw={"width_ratios": [x.shape[1], kw, kw]
+                                       + ([out.shape[1]] if out is not None else [])})
+    return [draw_grid(ax, values, **titles, **state)
+            for ax, (values, state), titles in zip(panels, shown, _WINDOW_TITLES)]
 
 
 def show_window(x: np.ndarray, w: np.ndarray, i: int, j: int) -> FigureDisplay:
@@ -90,9 +106,23 @@ class WindowSlider(InteractiveFigure):
         """Row and column of the current window's top-left corner (windows count from 0)."""
         return divmod(self.position.value, self.out.shape[1])
 
-    def draw(self) -> None:
+    def build(self) -> None:
         i, j = self._corner()
-        _draw_window(self.figure, self.x, self.w, i, j, self.out, self.position.value)
+        self._grids = _draw_window(self.figure, self.x, self.w, i, j, self.out,
+                                   self.position.value)
+
+    def update(self) -> None:
+        # The input's outline moves; the products and the output change; the kernel stays.
+        i, j = self._corner()
+        (_, input_state), _, (products, _), (out, out_state) = _window_panels(
+            self.x, self.w, i, j, self.out, self.position.value)
+        self._grids[0].outline(input_state["boxes"])
+        self._grids[2].update(products)
+        self._grids[3].update(out, **out_state)
+
+    def layers(self) -> list:
+        return [(self.position.value, [*self._grids[0].changing(cells=False),
+                                       *self._grids[2].changing(), *self._grids[3].changing()])]
 
     def describe(self) -> str:
         i, j = self._corner()

@@ -20,8 +20,10 @@ from functools import cache
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.image import AxesImage
 from numpy.lib.stride_tricks import sliding_window_view
 
+from stridelab._canvas import FastImage
 from stridelab.data import grace_hopper
 from stridelab.learner import learner_or_fallback
 from stridelab.plotting import COLORS, DIVERGING, FigureDisplay, log_ticks, new_figure
@@ -320,13 +322,14 @@ def pooling_as_convolution(pool2d: Callable[..., np.ndarray],
 
 
 def _show_image(ax: Axes, image: np.ndarray, title: str, full: tuple[int, int],
-                cmap: str = "gray", limits: tuple[float, float] = (0.0, 1.0)) -> None:
+                cmap: str = "gray", limits: tuple[float, float] = (0.0, 1.0)) -> AxesImage:
     """An image stretched to the full input's extent, so every panel has the same scale."""
-    ax.imshow(image, cmap=cmap, vmin=limits[0], vmax=limits[1], interpolation="nearest",
-              extent=(-0.5, full[1] - 0.5, full[0] - 0.5, -0.5))
+    shown = ax.imshow(image, cmap=cmap, vmin=limits[0], vmax=limits[1],
+                      interpolation="nearest", extent=(-0.5, full[1] - 0.5, full[0] - 0.5, -0.5))
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("column of the input")
     ax.set_ylabel("row of the input")
+    return shown
 
 
 def downsampling_gallery(subsample: Callable[..., np.ndarray], pool2d: Callable[..., np.ndarray],
@@ -355,7 +358,7 @@ def downsampling_gallery(subsample: Callable[..., np.ndarray], pool2d: Callable[
     _show_image(panels[3], averaged, f"average pool {stride}×{stride}\n(smoother, still aliased)",
                 x.shape)
     _show_image(panels[4], blurred, f"{how}\n(smooth, BlurPool)", x.shape)
-    _show_image(panels[5], edges, f"strided conv, edge kernel\n(downsamples + detects)",
+    _show_image(panels[5], edges, "strided conv, edge kernel\n(downsamples + detects)",
                 x.shape, cmap=DIVERGING, limits=(-limit, limit))
     for ax in panels[1:]:
         ax.set_ylabel("")
@@ -453,33 +456,53 @@ class AliasingLab(InteractiveFigure):
                                        style=style)
         self.pattern = widgets.Dropdown(options=list(PATTERNS), value=pattern,
                                         description="pattern", style=style)
+        self._measured: dict[tuple[str, int, int], tuple[float, float]] = {}
         super().__init__([self.pattern, self.stride, self.shift], width=11, height=4.2, dpi=dpi)
 
     def _changes(self) -> tuple[float, float]:
-        pattern, s, d = PATTERNS[self.pattern.value], self.stride.value, self.shift.value
-        plain = shift_change(lambda a: _subsample(a, s), pattern, s, d, self.size)
-        blurred = shift_change(lambda a: antialiased_downsample(a, s), pattern, s, d, self.size)
-        return plain, blurred
+        """How much plain and blurred subsampling change with the shift (computed once)."""
+        key = (self.pattern.value, self.stride.value, self.shift.value)
+        if key not in self._measured:
+            pattern, s, d = PATTERNS[key[0]], key[1], key[2]
+            self._measured[key] = (
+                shift_change(lambda a: _subsample(a, s), pattern, s, d, self.size),
+                shift_change(lambda a: antialiased_downsample(a, s), pattern, s, d, self.size))
+        return self._measured[key]
 
-    def draw(self) -> None:
-        fig = self.figure
+    def build(self) -> None:
+        fig, full = self.figure, (self.size, self.size)
         fig.set_layout_engine(None)
+        boxes = ((0.07, 0.12, 0.28, 0.68), (0.39, 0.12, 0.28, 0.68), (0.71, 0.12, 0.28, 0.68))
+        self._panels = [fig.add_axes(box) for box in boxes]
+        self._images = [_show_image(ax, np.zeros(full), "", full) for ax in self._panels]
+        self._fast_images = [FastImage(image) for image in self._images]
+        for ax in self._panels[1:]:
+            ax.set_ylabel("")
+        self._heading = fig.text(0.04, 0.945, "", fontsize=11)
+
+    def update(self) -> None:
+        """New pictures in the three panels, new titles and heading; the Axes stay."""
         s, d = self.stride.value, self.shift.value
         x = PATTERNS[self.pattern.value](size=self.size, shift=d)
         plain, blurred = self._changes()
-        full = x.shape
-        boxes = ((0.07, 0.12, 0.28, 0.68), (0.39, 0.12, 0.28, 0.68), (0.71, 0.12, 0.28, 0.68))
-        panels = [fig.add_axes(box) for box in boxes]
-        _show_image(panels[0], x, f"input x ({full[0]}×{full[1]})\nshifted right by {d}", full)
-        _show_image(panels[1], _subsample(x, s),
-                    f"subsample only, s = {s}\nchanged {plain:.3f} by the shift", full)
-        _show_image(panels[2], antialiased_downsample(x, s),
-                    f"{_blur_title(s)}, then subsample\nchanged {blurred:.3f} by the shift", full)
-        for ax in panels[1:]:
-            ax.set_ylabel("")
-        fig.text(0.04, 0.945, f"{self.pattern.value}: stride {s}, shift {d}. Outputs are drawn "
-                 f"at the input's size; 'changed' = mean |difference| from shift 0 (0–1 scale)",
-                 fontsize=11)
+        shown = (
+            (x, f"input x ({x.shape[0]}×{x.shape[1]})\nshifted right by {d}"),
+            (_subsample(x, s), f"subsample only, s = {s}\nchanged {plain:.3f} by the shift"),
+            (antialiased_downsample(x, s),
+             f"{_blur_title(s)}, then subsample\nchanged {blurred:.3f} by the shift"))
+        for ax, image, (values, title) in zip(self._panels, self._images, shown):
+            image.set_data(values)
+            ax.title.set_text(title)
+        self._heading.set_text(f"{self.pattern.value}: stride {s}, shift {d}. Outputs are drawn "
+                               f"at the input's size; 'changed' = mean |difference| from shift "
+                               f"0 (0–1 scale)")
+
+    def layers(self) -> list:
+        # Each picture fills its Axes: the frame is drawn again over it, then the title.
+        return [((self.pattern.value, self.stride.value, self.shift.value),
+                 [artist for ax, image in zip(self._panels, self._fast_images)
+                  for artist in (image, *ax.spines.values(), ax.title)]
+                 + [self._heading])]
 
     def describe(self) -> str:
         s, d = self.stride.value, self.shift.value

@@ -23,10 +23,13 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.image import AxesImage
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
+from stridelab._canvas import FastAxis, FastImage
 from stridelab.learner import learner_or_fallback
-from stridelab.plotting import (COLORS, DIVERGING, Box, FigureDisplay, draw_grid,
-                                new_figure)
+from stridelab.plotting import (COLORS, DIVERGING, Box, FigureDisplay, Grid, PinnedLabels,
+                                draw_grid, new_figure)
 from stridelab.widgets import InteractiveFigure
 
 __all__ = ["FILTERS", "FeatureMapExplorer", "FieldTable", "LUMA", "channels_figure", "coverage_figure",
@@ -108,27 +111,59 @@ def _edge_limit(values: np.ndarray) -> float:
     return float(np.percentile(np.abs(values), 99)) or 1.0
 
 
-def _show_map(ax: Axes, values: np.ndarray, name: str, title: str,
-              limit: float | None = None) -> Any:
-    """A feature map as an image: signed maps in purple–orange, others in grey. Returns the
-    image, for a colour bar."""
+def _map_colors(values: np.ndarray, name: str,
+                limit: float | None = None) -> tuple[str, float, float]:
+    """Colormap and limits of a feature map: signed maps in purple–orange, others in grey."""
     if name in _SIGNED:
         limit = _edge_limit(values) if limit is None else limit
-        shown = ax.imshow(values, cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest")
-    else:
-        shown = ax.imshow(values, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        return DIVERGING, -limit, limit
+    return "gray", 0, 1
+
+
+def _show_map(ax: Axes, values: np.ndarray, name: str, title: str,
+              limit: float | None = None) -> AxesImage:
+    """A feature map as an image: signed maps in purple–orange, others in grey. Returns the
+    image, for a colour bar."""
+    cmap, vmin, vmax = _map_colors(values, name, limit)
+    shown = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("column j")
     ax.set_ylabel("row i")
     return shown
 
 
-def _draw_kernel(ax: Axes, kernel: np.ndarray, title: str) -> None:
+def _update_map(image: AxesImage, values: np.ndarray, name: str, title: str) -> None:
+    """Show another map in an image :func:`_show_map` made, as it would have drawn it."""
+    ax, (rows, cols) = image.axes, values.shape
+    cmap, vmin, vmax = _map_colors(values, name)
+    image.set_data(values)
+    image.set_cmap(cmap)
+    image.set_clim(vmin, vmax)
+    image.set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.title.set_text(title)
+
+
+def _draw_kernel(ax: Axes, kernel: np.ndarray, title: str) -> Grid:
     """A kernel as an annotated purple–orange grid, values in white on the darkest cells."""
     limit = float(np.abs(kernel).max())
-    draw_grid(ax, kernel, title=title, cmap=DIVERGING, vmin=-limit, vmax=limit,
-              xlabel="", ylabel="")
-    for text, value in zip(ax.texts, kernel.ravel()):
+    grid = draw_grid(ax, kernel, title=title, cmap=DIVERGING, vmin=-limit, vmax=limit,
+                     xlabel="", ylabel="")
+    _whiten_darkest(grid, kernel, limit)
+    return grid
+
+
+def _update_kernel(grid: Grid, kernel: np.ndarray, title: str) -> None:
+    """Show another kernel in a grid :func:`_draw_kernel` made."""
+    limit = float(np.abs(kernel).max())
+    grid.update(kernel, vmin=-limit, vmax=limit)
+    _whiten_darkest(grid, kernel, limit)
+    grid.ax.title.set_text(title)
+
+
+def _whiten_darkest(grid: Grid, kernel: np.ndarray, limit: float) -> None:
+    for text, value in zip(grid.numbers, kernel.ravel()):
         text.set_in_layout(False)  # inside the axes anyway; keeps the layout pass fast
         if abs(value) > 0.6 * limit:
             text.set_color("white")
@@ -204,7 +239,7 @@ def feature_map_grid(conv2d_layer: Callable[..., np.ndarray],
     sizes = ", ".join(f"{m.shape[1]}×{m.shape[2]} at stride {s}" for m, s in zip(maps, strides))
     alt = (f"A grid of feature maps: one row per filter ({', '.join(names)}), its 3×3 kernel "
            f"on the left, then its map at strides {', '.join(map(str, strides))}: {sizes}, "
-           "and a colour bar for the row (edge responses from purple, negative, to orange, "
+           "and a colour bar for the row (edge responses from orange, negative, to purple, "
            "positive; blur and sharpen as brightness from black to white). "
            "Edges show as purple and orange lines, the blur is smooth and the sharpened "
            "image crisp; all rows coarsen into visible blocks at stride 4, where thin "
@@ -456,29 +491,63 @@ class FeatureMapExplorer(InteractiveFigure):
             self._cache[key] = (np.asarray(result, dtype=float)[0, 0], note)
         return self._cache[key]
 
-    def draw(self) -> None:
-        name, s = self.filter.value, self.stride.value
-        fmap, note = self._feature_map()
+    def build(self) -> None:
         panels = self.figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.15, 0.6, 1.3]})
         rows, cols = self.CROP
-        crop = self.grey[rows, cols]
-        panels[0].imshow(crop, cmap="gray", vmin=0, vmax=1)
-        # With padding 1, window (i, j) is centred on input pixel (i·s, j·s).
-        centres = np.arange(0, crop.shape[0], 1)
-        marks = [c for c in centres if (c + rows.start) % s == 0]
-        marks_j = [c for c in range(crop.shape[1]) if (c + cols.start) % s == 0]
-        jj, ii = np.meshgrid(marks_j, marks)
-        panels[0].scatter(jj, ii, s=14, color=COLORS["orange"], edgecolor="black", linewidth=0.4)
-        i0, j0 = marks[len(marks) // 2], marks_j[len(marks_j) // 2]
-        for di, dj in ((0, 0), (0, s), (s, 0)):
-            if i0 + di + 1 < crop.shape[0] and j0 + dj + 1 < crop.shape[1]:
-                panels[0].add_patch(_square(j0 + dj - 1.5, i0 + di - 1.5, 3, COLORS["sky"]))
-        panels[0].set_title(f"window centres every {s} px (eye, 24×24)", fontsize=10)
+        panels[0].imshow(self.grey[rows, cols], cmap="gray", vmin=0, vmax=1)
+        self._centres = panels[0].scatter(*self._window_centres(), s=14, color=COLORS["orange"],
+                                          edgecolor="black", linewidth=0.4)
+        self._windows = [panels[0].add_patch(_square(0, 0, 3, COLORS["sky"])) for _ in range(3)]
+        panels[0].set_title("", fontsize=10)
         panels[0].set_xlabel("column j")
         panels[0].set_ylabel("row i")
-        _draw_kernel(panels[1], FILTERS[name], f"kernel: {name}")
-        _show_map(panels[2], fmap, name, f"feature map at stride {s}: "
-                  f"{fmap.shape[0]}×{fmap.shape[1]}\n({note})")
+        name = self.filter.value
+        fmap, _ = self._feature_map()
+        self._kernel = _draw_kernel(panels[1], FILTERS[name], "")
+        self._map = _show_map(panels[2], fmap, name, "")
+        self._fast_map = FastImage(self._map)
+        self._map_axes = [FastAxis(panels[2].xaxis), FastAxis(panels[2].yaxis)]
+        self._pins: PinnedLabels | None = None
+        self._panels = panels
+
+    def _window_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and rows, in the crop, of the windows centred in it (padding 1: window
+        (i, j) is centred on input pixel (i·s, j·s))."""
+        s, (rows, cols) = self.stride.value, self.CROP
+        size = self.grey[rows, cols].shape
+        marks = [c for c in range(size[0]) if (c + rows.start) % s == 0]
+        marks_j = [c for c in range(size[1]) if (c + cols.start) % s == 0]
+        jj, ii = np.meshgrid(marks_j, marks)
+        return jj, ii
+
+    def update(self) -> None:
+        if (self._pins is None and not self.full_redraw
+                and isinstance(self.figure.get_layout_engine(), PlaceHolderLayoutEngine)):
+            self._pins = PinnedLabels(self._panels[2])  # where matplotlib put them first
+        name, s = self.filter.value, self.stride.value
+        fmap, note = self._feature_map()
+        size = self.grey[self.CROP].shape
+        jj, ii = self._window_centres()
+        self._centres.set_offsets(np.column_stack([jj.ravel(), ii.ravel()]))
+        i0, j0 = ii[len(ii) // 2, 0], jj[0, jj.shape[1] // 2]
+        for square, (di, dj) in zip(self._windows, ((0, 0), (0, s), (s, 0))):
+            square.set_xy((j0 + dj - 1.5, i0 + di - 1.5))
+            square.set_visible(bool(i0 + di + 1 < size[0] and j0 + dj + 1 < size[1]))
+        self._panels[0].title.set_text(f"window centres every {s} px (eye, 24×24)")
+        _update_kernel(self._kernel, FILTERS[name], f"kernel: {name}")
+        _update_map(self._map, fmap, name, f"feature map at stride {s}: "
+                    f"{fmap.shape[0]}×{fmap.shape[1]}\n({note})")
+        if self._pins is not None:
+            self._panels[2].apply_aspect()
+            self._pins.place()
+
+    def layers(self) -> list:
+        # The map's axes, ticks and labels depend on the stride alone; the rest on both.
+        crop, _, shown = self._panels
+        return [(self.stride.value, self._map_axes),
+                (self.filter.value, [self._centres, *self._windows, crop.title,
+                                     *self._kernel.changing(), self._kernel.ax.title,
+                                     self._fast_map, *shown.spines.values(), shown.title])]
 
     def describe(self) -> str:
         name, s = self.filter.value, self.stride.value

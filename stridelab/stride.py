@@ -4,9 +4,10 @@ The explorer draws, for an input of length ``n``, a kernel of length ``k``, a st
 and a padding ``p`` per side, every window position along an axis, the padded 2-D grid
 with the elements no window reaches in their own colour (the trailing border, and the gaps
 between windows when ``s > k``), the output grid, and the output-size formula with the
-current numbers. It redraws in a few tens of milliseconds (see
-``benchmarks/stride_explorer.py``): everything is drawn straight onto the figure with a
-handful of artists — no Axes, ticks or layout engine, which are what make matplotlib slow.
+current numbers. It redraws in a few tens of milliseconds (see ``benchmarks/widgets.py``):
+everything is drawn straight onto the figure with a handful of artists — no Axes, ticks or
+layout engine, which are what make matplotlib slow — and moving the highlighted window
+redraws only its bar and outlines, over the rest kept as a picture.
 
 >>> explorer = StrideExplorer(n=8, k=3, stride=2)
 >>> explorer.describe()[:58]
@@ -28,12 +29,13 @@ from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from matplotlib.transforms import Affine2D, Transform
 from numpy.lib.stride_tricks import sliding_window_view
 
 from stridelab.learner import learner_or_fallback
 from stridelab.plotting import COLORS, Box, FigureDisplay, draw_grid, new_figure
-from stridelab.widgets import InteractiveFigure
+from stridelab.widgets import InteractiveFigure, drawing_order
 
 __all__ = ["AxisLayout", "SizeTable", "StrideExplorer", "pair_stride_figure",
            "same_padding_figure", "strided_conv_figure", "tf_same_padding"]
@@ -179,24 +181,25 @@ class _Canvas:
                                            transform=self.transform))
 
     def bars(self, lefts: Sequence[float], tops: Sequence[float], widths: Sequence[float],
-             height: float, colors: Sequence[str]) -> None:
+             height: float, colors: Sequence[str]) -> PolyCollection:
         corners = [[(x, y), (x + w, y), (x + w, y + height), (x, y + height)]
                    for x, y, w in zip(lefts, tops, widths)]
-        self.fig.add_artist(PolyCollection(corners, facecolors=colors, edgecolors="black",
-                                           linewidths=0.5, transform=self.transform))
+        return self.fig.add_artist(PolyCollection(corners, facecolors=colors,
+                                                  edgecolors="black", linewidths=0.5,
+                                                  transform=self.transform))
 
     def outline(self, col: float, row: float, width: float, height: float, color: str,
-                linewidth: float = 3) -> None:
-        self.fig.add_artist(Rectangle((col - 0.5, row - 0.5), width, height, fill=False,
-                                      edgecolor=color, linewidth=linewidth, zorder=3,
-                                      transform=self.transform))
+                linewidth: float = 3) -> Rectangle:
+        return self.fig.add_artist(Rectangle((col - 0.5, row - 0.5), width, height, fill=False,
+                                             edgecolor=color, linewidth=linewidth, zorder=3,
+                                             transform=self.transform))
 
     def dots(self, xs: np.ndarray, ys: np.ndarray) -> None:
         self.fig.add_artist(Line2D(xs, ys, linestyle="none", marker="o", markersize=4,
                                    color="black", zorder=2, transform=self.transform))
 
-    def text(self, x: float, y: float, text: str, **style: object) -> None:
-        self.fig.text(x, y, text, transform=self.transform, **{"fontsize": 8, **style})
+    def text(self, x: float, y: float, text: str, **style: object) -> Text:
+        return self.fig.text(x, y, text, transform=self.transform, **{"fontsize": 8, **style})
 
     def column_labels(self, count: int, row: float, label: str) -> None:
         """Column numbers under ``row`` and an axis label below them."""
@@ -235,27 +238,33 @@ def _lane_size(axis: AxisLayout) -> tuple[float, float, float]:
     return 1.3 + pitch * count, pitch, 0.3
 
 
+def _window_colors(count: int, highlight: int | None) -> list[str]:
+    return [HIGHLIGHT_COLOR if m == highlight else WINDOW_COLOR for m in range(count)]
+
+
 def _draw_lane(fig: Figure, box: tuple[float, float, float, float], axis: AxisLayout,
-               highlight: int | None = None, label: str = "column") -> None:
-    """One axis as a row of cells, and every window below it as a bar."""
+               highlight: int | None = None, label: str = "column"
+               ) -> tuple[PolyCollection, list[Text]]:
+    """One axis as a row of cells, and every window below it as a bar. Returns the bars
+    and the "start" labels drawn over their ends."""
     rows, pitch, gap = _lane_size(axis)
     canvas = _Canvas.fit(fig, box, axis.padded + 2.6, rows,
                          margins=(0.75, 0.0, 0.05, 0.45), max_unit=0.32)
     canvas.squares(_state_colors(axis.states())[np.newaxis, :])
     count = len(axis.starts)
     tops = 1 + gap + pitch * np.arange(count) - 0.5
-    colors = [HIGHLIGHT_COLOR if m == highlight else WINDOW_COLOR for m in range(count)]
-    canvas.bars(np.array(axis.starts) - 0.5, tops, [axis.k] * count, 0.75 * pitch, colors)
+    bars = canvas.bars(np.array(axis.starts) - 0.5, tops, [axis.k] * count, 0.75 * pitch,
+                       _window_colors(count, highlight))
     labelled = range(count) if count <= 4 else (0, count - 1)
-    for m in labelled:
-        canvas.text(axis.starts[m] + axis.k - 0.3, tops[m] + 0.37 * pitch,
-                    f"start {axis.starts[m]}", va="center")
+    starts = [canvas.text(axis.starts[m] + axis.k - 0.3, tops[m] + 0.37 * pitch,
+                          f"start {axis.starts[m]}", va="center") for m in labelled]
     left = -0.5 - canvas.cells(0.08)
     canvas.text(left, 0, "input", ha="right", va="center", fontsize=9)
     canvas.text(left, tops[0] + (tops[-1] - tops[0] + pitch) / 2, "windows", ha="right",
                 va="center", fontsize=9)
     canvas.column_labels(axis.padded, tops[-1] + pitch - 0.5,
                          f"{label} in padded coordinates (0 … n + 2p − 1 = {axis.padded - 1})")
+    return bars, starts
 
 
 def _grid_states(rows: AxisLayout, cols: AxisLayout) -> np.ndarray:
@@ -268,33 +277,42 @@ def _grid_states(rows: AxisLayout, cols: AxisLayout) -> np.ndarray:
 
 
 def _draw_padded_grid(fig: Figure, box: tuple[float, float, float, float], rows: AxisLayout,
-                      cols: AxisLayout, highlight: tuple[int, int] | None = None) -> None:
-    """The padded 2-D input coloured by state, a dot at every window's centre."""
+                      cols: AxisLayout, highlight: tuple[int, int] | None = None
+                      ) -> Rectangle | None:
+    """The padded 2-D input coloured by state, a dot at every window's centre. Returns the
+    highlighted window's outline."""
     canvas = _Canvas.fit(fig, box, cols.padded, rows.padded, margins=(0.45, 0.0, 0.05, 0.45))
     canvas.squares(_state_colors(_grid_states(rows, cols)))
     centre_i = np.array(rows.starts) + (rows.k - 1) / 2
     centre_j = np.array(cols.starts) + (cols.k - 1) / 2
     jj, ii = np.meshgrid(centre_j, centre_i)
     canvas.dots(jj.ravel(), ii.ravel())
+    outline = None
     if highlight is not None:
         i, j = highlight
-        canvas.outline(cols.starts[j], rows.starts[i], cols.k, rows.k, HIGHLIGHT_COLOR)
+        outline = canvas.outline(cols.starts[j], rows.starts[i], cols.k, rows.k,
+                                 HIGHLIGHT_COLOR)
     canvas.column_labels(cols.padded, rows.padded - 1, "column j (padded)")
     canvas.row_labels(rows.padded, "row i (padded)")
+    return outline
 
 
 def _draw_output(fig: Figure, box: tuple[float, float, float, float], rows: AxisLayout,
-                 cols: AxisLayout, highlight: tuple[int, int] | None = None) -> None:
-    """The output grid, one cell per window; the highlighted window's cell outlined."""
+                 cols: AxisLayout, highlight: tuple[int, int] | None = None
+                 ) -> Rectangle | None:
+    """The output grid, one cell per window; the highlighted window's cell outlined (the
+    outline is returned)."""
     shape = (rows.count, cols.count)
     canvas = _Canvas.fit(fig, box, max(shape[1], 3), max(shape[0], 3),
                          margins=(0.45, 0.0, 0.05, 0.45), max_unit=0.45)
     canvas.squares(np.broadcast_to(OUTPUT_RGBA, (*shape, 4)))
+    outline = None
     if highlight is not None:
         i, j = highlight
-        canvas.outline(j, i, 1, 1, HIGHLIGHT_COLOR)
+        outline = canvas.outline(j, i, 1, 1, HIGHLIGHT_COLOR)
     canvas.column_labels(shape[1], shape[0] - 1, "output column")
     canvas.row_labels(shape[0], "output row")
+    return outline
 
 
 def _title(fig: Figure, box: tuple[float, float, float, float], text: str) -> None:
@@ -386,16 +404,20 @@ class StrideExplorer(InteractiveFigure):
                     f"ValueError here. Make k smaller, or add padding.")
         return ""
 
-    def draw(self) -> None:
+    def structure(self) -> tuple[int, int, int, int]:
+        """Sizes, stride and padding decide every artist; the window only colours some."""
+        return self.n.value, self.k.value, self.s.value, self.p.value
+
+    def build(self) -> None:
         fig, axis = self.figure, self.axis
         fig.set_layout_engine(None)
         i, j = self._highlight()
         lane, grid, out = (0.01, 0.1, 0.41, 0.7), (0.43, 0.1, 0.33, 0.7), (0.77, 0.1, 0.22, 0.7)
-        _draw_lane(fig, lane, axis, highlight=j)
+        self._bars, self._starts = _draw_lane(fig, lane, axis, highlight=j)
         _title(fig, lane, f"one axis: {len(axis.starts)} windows of k = {axis.k}, {axis.s} apart")
-        _draw_padded_grid(fig, grid, axis, axis, highlight=(i, j))
+        self._grid_outline = _draw_padded_grid(fig, grid, axis, axis, highlight=(i, j))
         _title(fig, grid, f"padded input: {axis.padded}×{axis.padded}")
-        _draw_output(fig, out, axis, axis, highlight=(i, j))
+        self._output_outline = _draw_output(fig, out, axis, axis, highlight=(i, j))
         _title(fig, out, f"output: {axis.count}×{axis.count}")
         fig.text(0.02, 0.945, f"H_out = {axis.formula()}", fontsize=13, fontweight="bold")
         leftover = (f"in no window: {axis.ignored} at the end, (n + 2p − k) mod s = "
@@ -408,6 +430,23 @@ class StrideExplorer(InteractiveFigure):
         states = axis.states()
         _legend(fig, ignored=bool(np.any(states == IGNORED_INPUT)),
                 padding_ignored=bool(np.any(states == IGNORED_PADDING)))
+
+    def update(self) -> None:
+        """Highlight the window on the slider: its bar, its outline, its output cell."""
+        axis = self.axis
+        i, j = self._highlight()
+        self._bars.set_facecolors(_window_colors(len(axis.starts), j))
+        self._grid_outline.set_xy((axis.starts[j] - 0.5, axis.starts[i] - 0.5))
+        self._output_outline.set_xy((j - 0.5, i - 0.5))
+
+    def layers(self) -> list:
+        # Everything, drawn once per n, k, s, p (texts faster than the figure would), then
+        # the window's highlight over it: the "start" labels overlap the bars' ends, so they
+        # are drawn again over them.
+        moving = [self._bars, *self._starts, self._grid_outline, self._output_outline]
+        rest = [artist for artist in drawing_order(self.figure)
+                if not any(artist is other for other in moving)]
+        return [((), rest), (self.window.value, moving)]
 
     def describe(self) -> str:
         axis = self.axis

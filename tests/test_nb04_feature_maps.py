@@ -217,6 +217,50 @@ def test_explorer_caption_follows_both_controls():
     assert explorer.last_redraw_seconds < 1.0
 
 
+def test_the_explorer_redrawn_in_place_shows_what_a_full_redraw_shows():
+    """Changing the filter or the stride updates the artists in place; do the crop's window
+    marks, the kernel, the map, their colours and titles, and the caption come out as they
+    do when the figure is drawn anew?"""
+    from matplotlib.colors import to_hex
+
+    from stridelab.featuremaps import FeatureMapExplorer
+
+    def shown(explorer):
+        crop, kernel, fmap = explorer.figure.axes[:3]
+        return dict(
+            titles=[ax.get_title() for ax in (crop, kernel, fmap)],
+            centres=sorted(map(tuple, crop.collections[0].get_offsets().tolist())),
+            windows=sorted((*patch.get_xy(), patch.get_width()) for patch in crop.patches
+                           if patch.get_visible()),
+            kernel=[(text.get_text(), to_hex(text.get_color())) for text in kernel.texts
+                    if text.get_visible()],
+            images=[(image.get_array().tolist(), image.get_clim(), image.get_cmap().name,
+                     image.get_extent()) for image in (kernel.images[0], fmap.images[0])],
+            limits=(fmap.get_xlim(), fmap.get_ylim()),
+            caption=explorer.caption.value)
+
+    in_place, full = FeatureMapExplorer(), FeatureMapExplorer()
+    full.full_redraw = True
+    for name, s in (("blur", 2), ("blur", 4), ("horizontal edges", 1), ("sharpen", 3),
+                    ("vertical edges", 2)):
+        for explorer in (in_place, full):
+            explorer.filter.value, explorer.stride.value = name, s
+        assert shown(in_place) == shown(full), (name, s)
+        # The map's axis labels, kept beside its tick labels without a layout engine, stay
+        # clear of them as the tick labels widen and narrow.
+        fmap, renderer = in_place.figure.axes[2], in_place.figure.canvas.get_renderer()
+        for axis in (fmap.yaxis, fmap.xaxis):
+            low, high = sorted(axis.get_view_interval())
+            ticks = [label.get_window_extent(renderer) for tick, label
+                     in zip(axis.get_majorticklocs(), axis.get_majorticklabels())
+                     if low <= tick <= high]
+            label = axis.label.get_window_extent(renderer)
+            if axis is fmap.yaxis:
+                assert label.x1 <= min(box.x0 for box in ticks), (name, s)
+            else:
+                assert label.y1 <= min(box.y0 for box in ticks), (name, s)
+
+
 def test_coverage_counts_and_unseen_fraction():
     from stridelab.featuremaps import _coverage, unseen_fraction
 

@@ -589,3 +589,69 @@ def test_the_notebooks_comparison_supports_what_its_prose_says():
     accuracy = {name: [h.test_accuracy[-1] for h in hs] for name, hs in runs.items()}
     assert max(accuracy["stride-2 conv"]) < min(accuracy["conv + pool"])
     assert elapsed < 150
+
+
+def _what_the_axes_show(figure) -> list[dict]:
+    """Per Axes: titles, limits, cells (None where greyed out), colour limits and map,
+    visible texts and outlines, ticks and their labels, and where it sits on the figure."""
+    from matplotlib.colors import to_hex
+
+    shown = []
+    for ax in figure.axes:
+        image = ax.images[0]
+        cells = np.ma.getdata(image.get_array()).astype(float).round(6).tolist()
+        masked = np.ma.getmaskarray(image.get_array())
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        shown.append(dict(
+            title=ax.get_title(), xlabel=ax.get_xlabel(), ylabel=ax.get_ylabel(),
+            limits=(ax.get_xlim(), ax.get_ylim()), clim=image.get_clim(),
+            cmap=image.get_cmap().name,
+            cells=[[None if hidden else value for value, hidden in zip(row, row_masked)]
+                   for row, row_masked in zip(cells, masked)],
+            texts=sorted((text.get_text(), *np.round(text.get_position(), 3).tolist(),
+                          to_hex(text.get_color())) for text in ax.texts
+                         if text.get_visible() and text.get_text()),
+            boxes=sorted((*np.round(patch.get_xy(), 3).tolist(), patch.get_width(),
+                          patch.get_height(), to_hex(patch.get_edgecolor()),
+                          to_hex(patch.get_facecolor()), patch.get_fill(),
+                          patch.get_linewidth()) for patch in ax.patches
+                         if patch.get_visible()),
+            xticks=[(tick, label.get_text()) for tick, label
+                    in zip(ax.get_xticks(), ax.get_xticklabels()) if x0 <= tick <= x1],
+            yticks=[(tick, label.get_text()) for tick, label
+                    in zip(ax.get_yticks(), ax.get_yticklabels()) if y0 <= tick <= y1],
+            place=np.round(ax.get_position().bounds, 1).tolist()))
+    return shown
+
+
+def test_the_matrix_view_redrawn_in_place_shows_what_a_full_redraw_shows():
+    """Moving a slider updates the figure's artists in place (``full_redraw`` false); does
+    it show the same matrix, counts, outlines, ticks and caption as drawing it anew?"""
+    from stridelab.backprop import ConvMatrixExplorer
+
+    in_place, full = ConvMatrixExplorer(n=7, k=3, s=2), ConvMatrixExplorer(n=7, k=3, s=2)
+    full.full_redraw = True
+    for settings in ({"n": 12, "p": 2}, {"k": 1, "s": 4}, {"n": 5, "k": 5, "s": 1, "p": 0},
+                     {"n": 7, "k": 3, "s": 2, "p": 1}, {"k": 4}):
+        for explorer in (in_place, full):
+            for name, value in settings.items():
+                getattr(explorer, name).value = value
+        assert in_place.showing_figure and full.showing_figure, settings
+        assert _what_the_axes_show(in_place.figure) == _what_the_axes_show(full.figure), \
+            settings
+        assert in_place.caption.value == full.caption.value
+        # Axis labels, kept beside the tick labels without a layout engine, stay clear of them.
+        renderer = in_place.figure.canvas.get_renderer()
+        for ax in in_place.figure.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                low, high = sorted(axis.get_view_interval())
+                ticks = [label.get_window_extent(renderer) for tick, label
+                         in zip(axis.get_majorticklocs(), axis.get_majorticklabels())
+                         if low <= tick <= high and label.get_text()]
+                if not (axis.label.get_text() and ticks):
+                    continue
+                label = axis.label.get_window_extent(renderer)
+                if axis is ax.yaxis:
+                    assert label.x1 <= min(box.x0 for box in ticks), settings
+                else:
+                    assert label.y1 <= min(box.y0 for box in ticks), settings
