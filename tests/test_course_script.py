@@ -19,14 +19,14 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_tasks():
     result = run("--help")
     assert result.returncode == 0
-    for task in ("lab", "test", "build"):
+    for task in ("lab", "test", "build", "slides"):
         assert f"course.py {task}" in result.stdout
 
 
 def test_unknown_task_is_one_clear_line():
     result = run("deploy")
     assert result.returncode == 2
-    assert result.stderr.strip() == "course.py: unknown task 'deploy'; choose one of: lab, test, build"
+    assert result.stderr.strip() == "course.py: unknown task 'deploy'; choose one of: lab, test, build, slides"
 
 
 def test_ci_script_runs_exactly_the_readme_test_command():
@@ -81,7 +81,8 @@ def test_the_learners_lab_config_disables_every_nbgrader_extension():
 
     package, server = _installed_nbgrader_extensions()
     page_config = json.loads((ROOT / "jupyter" / "labconfig" / "page_config.json").read_text())
-    assert page_config["disabledExtensions"] == {package: True}
+    assert page_config["disabledExtensions"] == {
+        package: True, "jupyterlab-rise": True, "@jupyterlab/mathjax3-extension": True}
     config = Config()
     exec((ROOT / "jupyter" / "jupyter_server_config.py").read_text(),  # noqa: S102 - our file
          {"get_config": lambda: config})
@@ -124,3 +125,39 @@ def test_jupyterlab_itself_reports_nbgrader_disabled_with_the_course_config():
 def test_the_readme_tells_instructors_how_to_get_nbgrader_back():
     readme = (ROOT / "README.md").read_text()
     assert "hides nbgrader's instructor tools" in readme and ".venv/bin/jupyter lab" in readme
+
+
+def test_slides_opens_the_chosen_solution_notebook_with_the_learners_settings(monkeypatch):
+    """``course.py slides 03`` serves the repository like ``lab``, opening solutions/03_…."""
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    command = course.task_command("slides", Path(sys.executable), ["03", "--port", "8890"])
+    assert command[-1] == "solutions/03_downsampling.ipynb" and "--port" in command
+    assert f"--ServerApp.root_dir={ROOT}" in command
+    assert course.task_command("slides", Path(sys.executable), [])[-1] == \
+        "solutions/01_convolution_dot_product.ipynb"
+    seen = {}
+    monkeypatch.setattr(course, "ensure_environment", lambda: Path(sys.executable))
+    monkeypatch.setattr(course.subprocess, "call",
+                        lambda command, cwd, env: seen.update(env=env) or 0)
+    assert course.main(["slides", "08"]) == 0
+    assert seen["env"]["JUPYTER_CONFIG_PATH"].split(os.pathsep)[:2] == [
+        str(ROOT / "jupyter" / "presenting"), str(ROOT / "jupyter")]
+    result = run("slides", "99")
+    assert result.returncode == 2 and "no single notebook starts with '99'" in result.stderr
+
+
+def test_rise_is_hidden_from_learners_and_on_for_presenting():
+    """``course.py lab`` shows no slideshow button; ``course.py slides`` has RISE."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+
+    def rise_line(*folders: str) -> str:
+        env = dict(os.environ, JUPYTER_CONFIG_PATH=os.pathsep.join(str(ROOT / f) for f in folders))
+        listing = subprocess.run([str(jupyter), "labextension", "list"], capture_output=True,
+                                 text=True, env=env, timeout=120)
+        return next(line for line in (listing.stdout + listing.stderr).splitlines()
+                    if "jupyterlab-rise" in line and " v0" in line)
+
+    assert "disabled" in rise_line("jupyter")
+    assert "enabled" in rise_line("jupyter/presenting", "jupyter")
