@@ -264,22 +264,19 @@ class Grid:
         boxes = list(boxes)
         labelled = [box for box in boxes if box.label]
         for index, box in enumerate(boxes):
-            if index < len(self.outlines):
-                patch = self.outlines[index]
-                patch.set_xy((box.col - 0.5, box.row - 0.5))
-                patch.set_width(box.width)
-                patch.set_height(box.height)
-                patch.set_fill(box.fill)
-                patch.set_edgecolor(box.color)
-                patch.set_facecolor(box.color)
-                patch.set_linewidth(box.linewidth)
-                patch.set_alpha(0.25 if box.fill else 1.0)
-                patch.set_visible(True)
-            else:
+            if index == len(self.outlines):  # a new patch, where the box is (for the limits)
                 self.outlines.append(self.ax.add_patch(Rectangle(
-                    (box.col - 0.5, box.row - 0.5), box.width, box.height, fill=box.fill,
-                    alpha=0.25 if box.fill else 1.0, edgecolor=box.color,
-                    facecolor=box.color, linewidth=box.linewidth)))
+                    (box.col - 0.5, box.row - 0.5), box.width, box.height)))
+            patch = self.outlines[index]
+            patch.set_xy((box.col - 0.5, box.row - 0.5))
+            patch.set_width(box.width)
+            patch.set_height(box.height)
+            patch.set_fill(box.fill)
+            patch.set_edgecolor(box.color)
+            patch.set_facecolor(box.color)
+            patch.set_linewidth(box.linewidth)
+            patch.set_alpha(0.25 if box.fill else 1.0)
+            patch.set_visible(True)
         for patch in self.outlines[len(boxes):]:
             patch.set_visible(False)
         for index, box in enumerate(labelled):

@@ -2,6 +2,7 @@
 
     copy_course(tmp)                  solutions/, notebooks/, assets/ copied; never the repo
     LabServer.start(copy, home, log)  jupyter lab on 127.0.0.1, token-less, offline settings
+    course_server(home, log)          both of the above, stopped on leaving the ``with``
     open_chromium(playwright, dir)    Debian's Chromium (``COURSE_CHROMIUM``) via Playwright
     NotebookRuns(server, browser, plan)
         opens each planned notebook in its own workspace and presses Run All, two at a
@@ -25,7 +26,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -211,6 +213,17 @@ def open_chromium(playwright: Any, profile: Path) -> Any:
     return playwright.chromium.launch_persistent_context(
         str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
         viewport=VIEWPORT, timeout=60_000)
+
+
+@contextmanager
+def course_server(home: Path, log: Path) -> Iterator[LabServer]:
+    """JupyterLab serving a fresh copy of the course under ``home`` (it autosaves into what
+    it runs), stopped on exit."""
+    server = LabServer.start(copy_course(home / "course"), home / "jupyter", log)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- One notebook in one page ---------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 
 from tests.browser import (ARTIFACTS, OVERRIDES, SLIDERS, WIDGET_ERROR,
                            WIDGET_LOADING, WIDGET_SECONDS, LabServer, Notebook, NotebookRun,
-                           NotebookRuns, copy_course, figure_state, press_slider, wait_for)
+                           NotebookRuns, course_server, figure_state, press_slider, wait_for)
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted(path.stem for path in (ROOT / "solutions").glob("*.ipynb"))
@@ -35,12 +35,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """JupyterLab serving a temporary copy of the course (it autosaves into what it runs)."""
-    home = tmp_path_factory.mktemp("lab")
-    server = LabServer.start(copy_course(home / "course"), home / "jupyter",
-                             ARTIFACTS / "jupyterlab.log")
-    yield server
-    server.stop()
+    """JupyterLab serving a temporary copy of the course, for the whole session."""
+    with course_server(tmp_path_factory.mktemp("lab"), ARTIFACTS / "jupyterlab.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

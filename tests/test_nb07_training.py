@@ -158,19 +158,13 @@ def test_numerical_gradient_helper_and_max_pool_backward():
     np.testing.assert_allclose(analytic, training.numerical_gradient(pool_loss, x), atol=1e-6)
 
 
-@pytest.mark.parametrize("layers", ["pool", "strided"])
-def test_tiny_cnn_gradients_match_numerical_ones(layers):
-    from stridelab.layers import Conv, Pool
-
-    specs = {"pool": [Conv(2, 3, padding=1), Pool(2), Conv(3, 3, padding=1), Pool(2)],
-             "strided": [Conv(2, 3, stride=2, padding=1), Conv(3, 3, stride=2, padding=1)]}[layers]
-    rng = np.random.default_rng(4)
-    net = training.TinyCNN(specs, (1, 8, 8), classes=3, seed=1)
-    # float64 weights (and non-zero biases) for an exact comparison
+def assert_gradients_match_numerical_ones(net: training.TinyCNN, x: np.ndarray) -> None:
+    """Every parameter's backward-pass gradient against central differences, in float64
+    (with non-zero biases) so the comparison is exact to 1e-5."""
     net.layers = [type(l)(l.spec, l.w.astype(np.float64), l.b.astype(np.float64) + 0.1)
                   if hasattr(l, "spec") else l for l in net.layers]
     net.fc_w, net.fc_b = net.fc_w.astype(np.float64), net.fc_b.astype(np.float64)
-    x, labels = rng.standard_normal((2, 1, 8, 8)), np.array([0, 2])
+    labels = np.array([0, 2])
     scores, cache = net.forward(x)
     grads = net.backward(training._softmax_cross_entropy(scores, labels)[1], cache)
     for param, grad in zip(net.parameters(), grads):
@@ -180,6 +174,17 @@ def test_tiny_cnn_gradients_match_numerical_ones(layers):
 
         want = training.numerical_gradient(loss_at, param.copy())
         np.testing.assert_allclose(grad, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("layers", ["pool", "strided"])
+def test_tiny_cnn_gradients_match_numerical_ones(layers):
+    from stridelab.layers import Conv, Pool
+
+    specs = {"pool": [Conv(2, 3, padding=1), Pool(2), Conv(3, 3, padding=1), Pool(2)],
+             "strided": [Conv(2, 3, stride=2, padding=1), Conv(3, 3, stride=2, padding=1)]}[layers]
+    net = training.TinyCNN(specs, (1, 8, 8), classes=3, seed=1)
+    x = np.random.default_rng(4).standard_normal((2, 1, 8, 8))
+    assert_gradients_match_numerical_ones(net, x)
 
 
 @pytest.mark.slow
@@ -479,22 +484,10 @@ def test_tiny_cnn_gradients_match_numerical_ones_with_blur_and_the_learners_pool
                       training.BlurPool()],
              "stride-1 pool": [Conv(2, 3, padding=1), Pool(2, stride=1), training.BlurPool()],
              "learner pool": [Conv(2, 3, padding=1), Pool(3, stride=2), Conv(3, 2), Pool(2)]}[layers]
-    rng = np.random.default_rng(11)
     backward = pool2d_backward if layers == "learner pool" else None
     net = training.TinyCNN(specs, (1, 9, 8), classes=3, seed=2, pool_backward=backward)
-    net.layers = [type(l)(l.spec, l.w.astype(np.float64), l.b.astype(np.float64) + 0.1)
-                  if hasattr(l, "spec") else l for l in net.layers]
-    net.fc_w, net.fc_b = net.fc_w.astype(np.float64), net.fc_b.astype(np.float64)
-    x, labels = rng.standard_normal((2, 1, 9, 8)), np.array([0, 2])
-    scores, cache = net.forward(x)
-    grads = net.backward(training._softmax_cross_entropy(scores, labels)[1], cache)
-    for param, grad in zip(net.parameters(), grads):
-        def loss_at(value, param=param):
-            param[...] = value
-            return training._softmax_cross_entropy(net.forward(x)[0], labels)[0]
-
-        want = training.numerical_gradient(loss_at, param.copy())
-        np.testing.assert_allclose(grad, want, atol=1e-5)
+    x = np.random.default_rng(11).standard_normal((2, 1, 9, 8))
+    assert_gradients_match_numerical_ones(net, x)
 
 
 def test_shift_flips_counts_changed_predictions_over_both_shifts():

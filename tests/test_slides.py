@@ -10,7 +10,6 @@ live notebook and sees the figure change. Screenshots: test-artifacts/browser/<n
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import nbformat
 import pytest
 
 from tests.browser import (ARTIFACTS, FIGURES, SLIDERS, WIDGET_LOADING, WIDGET_SECONDS,
-                           LabServer, Notebook, NotebookRun, NotebookRuns, copy_course,
+                           LabServer, Notebook, NotebookRun, NotebookRuns, course_server,
                            figure_state, press_slider, wait_for)
 from tools import slides as talk
 
@@ -120,11 +119,9 @@ REVEAL_STATE_JS = """() => {
 @pytest.fixture(scope="module")
 def slides_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """JupyterLab (with RISE) serving a temporary copy of the course, for this module only."""
-    home = tmp_path_factory.mktemp("slides-lab")
-    server = LabServer.start(copy_course(home / "course"), home / "jupyter",
-                             ARTIFACTS / "jupyterlab-slides.log")
-    yield server
-    server.stop()
+    with course_server(tmp_path_factory.mktemp("slides-lab"),
+                       ARTIFACTS / "jupyterlab-slides.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
