@@ -2,9 +2,10 @@
 
 Every solution notebook runs all its cells without an error, and every interactive figure
 renders and redraws when its slider moves under the keyboard; every untouched student
-notebook runs all its cells too, each check cell saying "not implemented yet". Screenshots
-go to test-artifacts/browser/: ``<name>.png`` (the solution after Run All),
-``<name>.widget-<k>.png`` (figure k after its sliders moved) and ``<name>.student.png``.
+notebook runs all its cells too, each check cell saying "not implemented yet"; and every
+solution notebook presents as RISE slides (tests/slideshow.py). Screenshots go to
+test-artifacts/browser/: ``<name>.png`` (the solution after Run All), ``<name>.widget-<k>.png``
+(figure k after its sliders moved), ``<name>.slides.png`` and ``<name>.student.png``.
 
 One server and one browser serve the session; notebooks run two at a time, ahead of the
 tests that inspect them (see tests/browser.py). ``COURSE_CHROMIUM`` names another browser.
@@ -22,6 +23,7 @@ import pytest
 from tests.browser import (ARTIFACTS, OVERRIDES, SLIDERS, WIDGET_ERROR,
                            WIDGET_LOADING, WIDGET_SECONDS, LabServer, Notebook, NotebookRun,
                            NotebookRuns, course_server, figure_state, press_slider, wait_for)
+from tests.slideshow import present
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted(path.stem for path in (ROOT / "solutions").glob("*.ipynb"))
@@ -131,6 +133,12 @@ class TestSolutionNotebook:
                              between=runs.pump)
             figure.screenshot(path=str(ARTIFACTS / f"{name}.widget-{number}.png"))
 
+
+    def test_presents_as_slides_and_its_widget_moves(self, run: NotebookRun,
+                                                     runs: NotebookRuns, lab: LabServer) -> None:
+        """Last of the class: RISE's slideshow beside the notebook, every slide and fragment
+        stepped through, a widget moved on its slide (tests/slideshow.py)."""
+        present(run, runs, lab.root_dir)
 
 # --- Untouched student notebooks ----------------------------------------------------------
 
