@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import NoReturn
 
@@ -22,16 +23,28 @@ __all__ = ["main"]
 
 def _help(cls: type, name: str) -> str:
     """The help text of an option: the docstring under the dataclass field of that name."""
+    return _field_docs(cls).get(name, "")
+
+
+@cache
+def _field_docs(cls: type) -> dict[str, str]:
+    """Every documented field of the dataclass ``cls``: its name → its docstring, one line.
+
+    The module's source is parsed once per class (``inspect.getsource`` would walk the whole
+    module's syntax tree again for every option, a third of ``progress``'s start-up).
+    """
     import ast
     import inspect
 
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body  # type: ignore[attr-defined]
+    tree = ast.parse(Path(inspect.getfile(cls)).read_text(encoding="utf-8"))
+    body = next(node.body for node in tree.body
+                if isinstance(node, ast.ClassDef) and node.name == cls.__name__)
+    docs = {}
     for node, following in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == name:
-            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
-                return " ".join(str(following.value.value).split())
-    return ""
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)):
+            docs[node.target.id] = " ".join(str(following.value.value).split())
+    return docs
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Combine the output folders of a class graded in shards (--shard i/n, "
         "with one --seed) into one folder with one gradebook.")
     merged.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR")
-    merged.add_argument("--out", type=Path, required=True, metavar="DIR")
+    merged.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="Folder for the merged gradebook.csv, class report and every "
+                             "student's results (may be new; not one of the shards).")
 
     course = commands.add_parser(
         "nbgrader-course", help="lay out an nbgrader course folder, one assignment per notebook",

@@ -468,3 +468,20 @@ def test_a_bubblewrap_that_cannot_start_stops_the_run_with_one_line(tmp_path):
     fallback = run("--allow-unsandboxed", "--fresh")
     assert fallback.returncode == 0, fallback.stderr
     assert "NOT SANDBOXED" in fallback.stdout
+
+
+def test_every_option_of_every_command_has_its_help_text():
+    """Help comes from the docstrings under GradingOptions' and Limits' fields."""
+    import argparse
+
+    from grader.cli import _field_docs, _parser
+    from grader.grade import GradingOptions
+    from grader.sandbox import Limits
+
+    assert _field_docs(GradingOptions)["seed"].startswith("Seed for the hidden tests")
+    assert _field_docs(Limits)["cpu_seconds"]
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help and action.help.strip(), f"{name} {action.option_strings}"
