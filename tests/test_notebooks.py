@@ -1,9 +1,9 @@
 """Every notebook runs top to bottom in a real kernel: solutions pass all their checks,
-untouched student versions run cleanly and say "not implemented yet"."""
+untouched student versions run cleanly and say "not implemented yet". (How long they take
+is benchmarks/notebooks.py's business, not a test's.)"""
 
 from __future__ import annotations
 
-import time
 from functools import cache
 from pathlib import Path
 
@@ -16,11 +16,6 @@ NAMES = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
 
 pytestmark = pytest.mark.slow
 
-SECONDS: dict[Path, float] = {}
-"""How long each executed notebook took, kernel start to last cell."""
-BUDGETS = {"07_training": 90.0, "08_dilation_and_dense_prediction": 20.0}
-"""Seconds a solution notebook may take top to bottom on two cores (07 trains 12 networks)."""
-
 
 @cache
 def execute(path: Path) -> nbformat.NotebookNode:
@@ -28,9 +23,7 @@ def execute(path: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    started = time.perf_counter()
     client.execute()
-    SECONDS[path] = time.perf_counter() - started
     return notebook
 
 
@@ -88,10 +81,3 @@ def test_widgets_fall_back_to_a_figure_with_alt_text(name):
             data = output.get("data", {})
             if "application/vnd.jupyter.widget-view+json" in data:
                 assert "image/png" in data and 'alt="' in data.get("text/html", "")
-
-
-@pytest.mark.parametrize("name", sorted(BUDGETS))
-def test_solution_notebook_runs_within_its_time_budget(name):
-    path = ROOT / "solutions" / f"{name}.ipynb"
-    execute(path)
-    assert SECONDS[path] < BUDGETS[name], f"{name} took {SECONDS[path]:.1f} s"
