@@ -43,7 +43,8 @@ from matplotlib.ticker import MaxNLocator
 from stridelab import architectures as arch
 from stridelab.layers import Conv, as_pair
 from stridelab.learner import learner_or_fallback
-from stridelab.plotting import CMAP, COLORS, Box, FigureDisplay, draw_grid, new_figure
+from stridelab.plotting import (CMAP, COLORS, Box, FigureDisplay, draw_grid, new_figure,
+                                padding_mask)
 from stridelab.training import conv2d_layer, conv_transpose2d
 from stridelab.widgets import InteractiveFigure
 
@@ -180,20 +181,16 @@ def taps_figure(dilated_conv2d_fn: Callable[..., np.ndarray], x: np.ndarray, w: 
     (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(padding), as_pair(dilation)
     out, note = learner_or_fallback(
         lambda a, b: dilated_conv2d_fn(a, b, stride=stride, padding=padding, dilation=dilation),
-        lambda a, b: dilated_conv2d(a, b, stride, padding, dilation), x, w)
-    note = note.replace("your <lambda>", "your dilated_conv2d").replace(
-        "<lambda> is", "dilated_conv2d is")
+        lambda a, b: dilated_conv2d(a, b, stride, padding, dilation), x, w,
+        name="dilated_conv2d")
     padded = np.pad(x, ((ph, ph), (pw, pw)))
     kh, kw = w.shape
     i, j = window
     fig = new_figure(11, 4.0)
     panels = fig.subplots(1, 3, gridspec_kw={"width_ratios": [padded.shape[1], kw + 1,
                                                               out.shape[1] + 1.5]})
-    mask = np.zeros(padded.shape, dtype=bool)
-    mask[:ph, :] = mask[padded.shape[0] - ph:, :] = True
-    mask[:, :pw] = mask[:, padded.shape[1] - pw:] = True
     draw_grid(panels[0], padded, title=f"x padded by ({ph}, {pw}): taps of window ({i}, {j})",
-              mask=mask, xlabel="column (padded)", ylabel="row (padded)",
+              mask=padding_mask(padded.shape, (ph, pw)), xlabel="column (padded)", ylabel="row (padded)",
               boxes=[Box(i * sh, j * sw, dh * (kh - 1) + 1, dw * (kw - 1) + 1,
                          color=COLORS["vermillion"], linewidth=2)])
     rows = [i * sh + a * dh for a in range(kh)]
@@ -658,9 +655,8 @@ def encoder_decoder(x: np.ndarray, transposed_output_size: Callable[..., int] | 
                     lambda *args: transposed_output_size(*args), transposed_size, n, k, s, p, a,
                     agree=lambda mine, trusted: (isinstance(mine, (int, np.integer))
                                                  and not isinstance(mine, bool) and mine == trusted),
-                    shown="the helper's sizes")
-                notes.add(note.replace("your <lambda>", "your transposed_output_size").replace(
-                    "<lambda> is", "transposed_output_size is"))
+                    shown="the helper's sizes", name="transposed_output_size")
+                notes.add(note)
             if value == wanted:
                 return a
         return 0

@@ -489,7 +489,7 @@ class AliasingLab(InteractiveFigure):
             (x, f"input x ({x.shape[0]}×{x.shape[1]})\nshifted right by {d}"),
             (_subsample(x, s), f"subsample only, s = {s}\nchanged {plain:.3f} by the shift"),
             (antialiased_downsample(x, s),
-             f"{_blur_title(s)}, then subsample\nchanged {blurred:.3f} by the shift"))
+             f"{_blur_words(s, short=True)}, then subsample\nchanged {blurred:.3f} by the shift"))
         for ax, image, (values, title) in zip(self._panels, self._images, shown):
             image.set_data(values)
             ax.title.set_text(title)
@@ -526,22 +526,16 @@ class AliasingLab(InteractiveFigure):
         return text
 
 
-def _blur_words(stride: int) -> str:
-    """How :func:`antialiased_downsample` blurs at ``stride``, in a few words."""
+def _blur_words(stride: int, short: bool = False) -> str:
+    """How :func:`antialiased_downsample` blurs at ``stride``, in a few words (``short``: a
+    panel title's worth)."""
     taps = len(blur_filter(stride))
     if stride == 1:
-        return "no blur: stride 1 cannot alias"
+        return "no blur (stride 1)" if short else "no blur: stride 1 cannot alias"
     if _is_power_of_two(stride) and stride > 2:
-        return f"{stride.bit_length() - 1} stride-2 stages, each blurring 3×3: {taps} taps in all"
-    return f"blur {taps}×{taps}"
-
-
-def _blur_title(stride: int) -> str:
-    taps = len(blur_filter(stride))
-    if stride == 1:
-        return "no blur (stride 1)"
-    if _is_power_of_two(stride) and stride > 2:
-        return f"blur {taps} taps ({stride.bit_length() - 1} stages)"
+        stages = stride.bit_length() - 1
+        return (f"blur {taps} taps ({stages} stages)" if short
+                else f"{stages} stride-2 stages, each blurring 3×3: {taps} taps in all")
     return f"blur {taps}×{taps}"
 
 

@@ -33,12 +33,15 @@ def close_arrays(mine: Any, trusted: Any) -> bool:
 
 def learner_or_fallback(function: Callable[..., Any], fallback: Callable[..., Any], *args: Any,
                         agree: Callable[[Any, Any], bool] = close_arrays,
-                        shown: str = "the reference result is shown") -> tuple[Any, str]:
+                        shown: str = "the reference result is shown",
+                        name: str | None = None) -> tuple[Any, str]:
     """``(result, note)``: the learner's result if ``agree`` with the fallback's, else the fallback's.
 
-    ``shown`` starts the note when the fallback's result is used instead.
+    ``shown`` starts the note when the fallback's result is used instead; ``name`` is the
+    learner's function as the note calls it (default: ``function``'s own name — pass it when
+    ``function`` is a lambda binding the learner's keyword arguments).
     """
-    name = getattr(function, "__name__", "your function")
+    name = name or getattr(function, "__name__", "your function")
     trusted = fallback(*args)
     try:
         mine = function(*args)

@@ -111,6 +111,21 @@ def _value_text(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2g}"
 
 
+def padding_mask(shape: tuple[int, ...], padding: tuple[int, int]) -> np.ndarray:
+    """True on the border of a padded 2-D array of ``shape`` that ``(ph, pw)`` added.
+
+    >>> padding_mask((3, 4), (1, 0)).astype(int)
+    array([[1, 1, 1, 1],
+           [0, 0, 0, 0],
+           [1, 1, 1, 1]])
+    """
+    (rows, cols), (ph, pw) = shape, padding
+    mask = np.zeros((rows, cols), dtype=bool)
+    mask[:ph, :] = mask[rows - ph:, :] = True
+    mask[:, :pw] = mask[:, cols - pw:] = True
+    return mask
+
+
 def draw_grid(
     ax: Axes,
     values: np.ndarray,

@@ -34,7 +34,7 @@ from matplotlib.transforms import Affine2D, Transform
 from numpy.lib.stride_tricks import sliding_window_view
 
 from stridelab.learner import learner_or_fallback
-from stridelab.plotting import COLORS, Box, FigureDisplay, draw_grid, new_figure
+from stridelab.plotting import COLORS, Box, FigureDisplay, draw_grid, new_figure, padding_mask
 from stridelab.widgets import InteractiveFigure, drawing_order
 
 __all__ = ["AxisLayout", "SizeTable", "StrideExplorer", "pair_stride_figure",
@@ -603,22 +603,15 @@ def strided_conv_figure(conv2d_strided: Callable[..., np.ndarray], x: np.ndarray
     (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
     out, note = learner_or_fallback(
         lambda a, b: conv2d_strided(a, b, stride=stride, padding=padding),
-        lambda a, b: _conv_strided(a, b, stride, padding), x, w)
-    if note.startswith("computed by your"):
-        note = "computed by your conv2d_strided"
-    else:
-        note = note.replace("your <lambda>", "your conv2d_strided").replace(
-            "<lambda> is", "conv2d_strided is")
+        lambda a, b: _conv_strided(a, b, stride, padding), x, w, name="conv2d_strided")
     padded = np.pad(x, ((ph, ph), (pw, pw)))
     i, j = window
     kh, kw = w.shape
     fig = new_figure(10, 3.8)
     panels = fig.subplots(1, 3, gridspec_kw={"width_ratios": [padded.shape[1], kw + 1,
                                                               out.shape[1] + 1]})
-    mask = np.zeros(padded.shape, dtype=bool)
-    mask[:ph, :] = mask[padded.shape[0] - ph:, :] = True
-    mask[:, :pw] = mask[:, padded.shape[1] - pw:] = True
-    draw_grid(panels[0], padded, title=f"x padded by ({ph}, {pw}) (grey: zeros)", mask=mask,
+    draw_grid(panels[0], padded, title=f"x padded by ({ph}, {pw}) (grey: zeros)",
+              mask=padding_mask(padded.shape, (ph, pw)),
               boxes=[Box(i * sh, j * sw, kh, kw, color=COLORS["vermillion"], linewidth=4)],
               xlabel="column (padded)", ylabel="row (padded)")
     draw_grid(panels[1], w, title="kernel w", xlabel="", ylabel="")

@@ -83,9 +83,7 @@ def _notebook_chart(report: ClassReport) -> Chart:
     axes.set_xlim(-3, 103)
     axes.set_xlabel("score (% of the notebook's points)")
     axes.set_ylabel("notebook")
-    figure.suptitle("Score distribution per notebook", y=1 - 0.12 / figure.get_figheight())
-    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), ncols=2, fontsize=8,
-                frameon=False)
+    _title_and_legend(figure, axes, "Score distribution per notebook", columns=2)
     alt = ("Box plots of the students' scores, one per notebook, as a share of its points, "
            "each student a dot. " + "; ".join(
                f"{s.name}: mean {_pct(s.percent)} of {_fmt(s.max_score)} points, median "
@@ -94,6 +92,13 @@ def _notebook_chart(report: ClassReport) -> Chart:
     return Chart(_png(figure), alt, "How the class scored in each notebook: the box spans the "
                  "middle half of the class, the thick line is the median, the diamond the "
                  "mean, each dot a student.")
+
+
+def _title_and_legend(figure: Any, axes: Any, title: str, columns: int) -> None:
+    """The figure's title at the top, its legend in one row between title and plot."""
+    figure.suptitle(title, y=1 - 0.12 / figure.get_figheight())
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), ncols=columns, fontsize=8,
+                frameon=False)
 
 
 def _exercise_chart(report: ClassReport) -> Chart:
@@ -117,9 +122,7 @@ def _exercise_chart(report: ClassReport) -> Chart:
     axes.invert_yaxis()
     axes.set_xlabel("students")
     axes.set_ylabel("exercise")
-    figure.suptitle("Score distribution per exercise", y=1 - 0.12 / figure.get_figheight())
-    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), ncols=4, fontsize=8,
-                frameon=False)
+    _title_and_legend(figure, axes, "Score distribution per exercise", columns=4)
     alt = ("Stacked bars, one per exercise, splitting the class into full marks, partial "
            "credit, no points and not graded. " + "; ".join(
                f"{s.name}: {s.full_marks} full, {s.partial} partial, {s.no_points} no points "
