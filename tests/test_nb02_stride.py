@@ -16,6 +16,7 @@ from grader.exercises import exercise
 from stridelab import check
 from tests.notebook_text import cells, first_cell, prose
 from tests.submissions import solution_functions
+from tests.widget_checks import assert_control_redraws
 
 NB = "02_stride"
 
@@ -294,10 +295,7 @@ def test_explorer_starts_with_a_figure_and_the_formula_in_its_caption(explorer):
 
 @pytest.mark.parametrize("slider, value", [("n", 9), ("k", 4), ("s", 3), ("p", 1), ("window", 4)])
 def test_every_slider_redraws_and_changes_the_caption(explorer, slider, value):
-    before_caption, before_image = explorer.caption.value, explorer.image.value
-    getattr(explorer, slider).value = value
-    assert explorer.caption.value != before_caption
-    assert explorer.image.value != before_image
+    assert_control_redraws(explorer, slider, value)
     assert explorer.message.value == ""
 
 

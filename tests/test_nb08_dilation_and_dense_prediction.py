@@ -16,6 +16,7 @@ from grader.exercises import exercise
 from stridelab import check, dilation
 from tests.notebook_text import cells, code, first_cell, prose
 from tests.submissions import solution_functions
+from tests.widget_checks import assert_control_redraws
 
 NB = "08_dilation_and_dense_prediction"
 
@@ -455,10 +456,7 @@ def test_the_explorer_starts_with_the_formula_and_gridding_in_its_caption(explor
 @pytest.mark.parametrize("slider, value", [("n", 10), ("k", 4), ("d", 3), ("s", 2), ("p", 1),
                                            ("layers", 3)])
 def test_every_slider_redraws_and_changes_the_caption(explorer, slider, value):
-    before_caption, before_image = explorer.caption.value, explorer.image.value
-    getattr(explorer, slider).value = value
-    assert explorer.caption.value != before_caption
-    assert explorer.image.value != before_image
+    assert_control_redraws(explorer, slider, value)
     assert explorer.message.value == ""
 
 
