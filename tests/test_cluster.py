@@ -131,6 +131,26 @@ def test_a_lost_worker_loses_no_student(tmp_path, cluster):
     assert sorted(row.split(",")[0] for row in rows) == sorted(students)
 
 
+def test_two_runs_on_one_scheduler_never_share_a_students_task(tmp_path, cluster):
+    """Same student id, same seed, different notebooks, at the same time: each run gets its
+    own student's grade (a task key from id and seed alone once handed run B run A's)."""
+    slow_wrong = "import time\n\ndef window_dot(x, w, i, j):\n    time.sleep(1)\n    return 0.0\n"
+    for run in ("a", "b"):
+        (tmp_path / run / "eve").mkdir(parents=True)
+    write_submission(tmp_path / "a" / "eve", NB01, {"window_dot": slow_wrong})
+    write_submission(tmp_path / "b" / "eve", NB01, {})
+    first = subprocess.Popen(
+        [sys.executable, "-m", "grader", "grade", str(tmp_path / "a"), "--out",
+         str(tmp_path / "out-a"), "--seed", SEED, "--quiet", "--scheduler", cluster.address],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # run A's task is on the scheduler (its worker sleeps in window_dot)
+    grade(tmp_path / "b", tmp_path / "out-b", "--scheduler", cluster.address)
+    stdout, stderr = first.communicate(timeout=600)
+    assert first.returncode == 0, stdout + stderr
+    wrong, right = comparable(tmp_path / "out-a", "eve"), comparable(tmp_path / "out-b", "eve")
+    assert right["score"] == right["max_score"] > wrong["score"]
+
+
 def test_shards_merge_into_the_unsharded_gradebook(tmp_path):
     make_class(tmp_path / "class", size=12)
     grade(tmp_path / "class", tmp_path / "whole")
