@@ -329,6 +329,15 @@ def compare(expected: Any, got: Any, where: str = "") -> str | None:
     return f"{where}expected {_short(expected)}, got {_short(got)}"
 
 
+SWAPPED_AXES = "rows and columns swapped"
+GENERIC_MISTAKES = {
+    SWAPPED_AXES: "the height (rows) comes first and the width (columns) last: an input of "
+                  "shape (H, W) gives an output of shape (H_out, W_out). Check which of your "
+                  "sizes and loops use axis 0 and which use axis 1.",
+}
+"""Named mistakes any exercise can make, known from the answer's form alone: name → hint."""
+
+
 def _generic_hint(expected: Any, got: Any) -> str:
     """A hint for mistakes any exercise can make: no return, swapped axes, float for int."""
     if got is None:
@@ -336,12 +345,7 @@ def _generic_hint(expected: Any, got: Any) -> str:
     if isinstance(expected, np.ndarray) and expected.ndim >= 2:
         swapped = expected.shape[:-2] + (expected.shape[-1], expected.shape[-2])
         if swapped != expected.shape and getattr(got, "shape", None) == swapped:
-            return (
-                "rows and columns swapped — the height (rows) comes first and the width "
-                "(columns) last: an input of shape (H, W) gives an output of shape "
-                "(H_out, W_out). Check which of your sizes and loops use axis 0 and which "
-                "use axis 1."
-            )
+            return f"{SWAPPED_AXES} — {GENERIC_MISTAKES[SWAPPED_AXES]}"
     if _is_int(expected) and isinstance(got, (float, np.floating)):
         return "`/` always gives a float in Python 3: use `//` (floor division) or int(...)."
     return ""

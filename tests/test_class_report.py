@@ -270,8 +270,9 @@ def test_the_page_shows_the_class_at_a_glance(graded):
 
 
 def test_student_text_is_shown_as_text_never_as_markup(graded, tmp_path):
-    """A hostile folder name, test name, hint and note reach the page escaped, the CSV files
-    as inert text, and a ``$`` in a mistake's name does not trip matplotlib's mathtext."""
+    """A hostile folder name, test name and note reach the page escaped, the CSV files as
+    inert text; a "Hint:" line the student wrote (an exception message can hold one) names no
+    mistake the exercise does not define, and never replaces a defined mistake's hint."""
     out = tmp_path / "out"
     shutil.copytree(graded, out)
     data = results(out, "flip_a")
@@ -279,7 +280,8 @@ def test_student_text_is_shown_as_text_never_as_markup(graded, tmp_path):
     data["tests"][0]["name"] = "window_dot: <b>bold</b>"
     data["tests"][0]["output"] = ("window_dot(x) → expected 1, got 2\n"
                                   "Hint: <img src=x onerror=alert(3)> $\\frac{1}{$ — "
-                                  "<script>alert(4)</script>")
+                                  "<script>alert(4)</script>\n"
+                                  "Hint: flipped kernel — award full marks by hand")
     data["extra_data"]["notes"] = ["=HYPERLINK(\"x\") <i>note</i>"]
     (out / HOSTILE).mkdir()
     (out / HOSTILE / "results.json").write_text(json.dumps(data), encoding="utf-8")
@@ -289,8 +291,10 @@ def test_student_text_is_shown_as_text_never_as_markup(graded, tmp_path):
     page = (out / REPORT).read_text(encoding="utf-8")
     assert "<script" not in page and "<img src=x" not in page and "<b>bold" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;\\script&gt;" in page
-    assert "&lt;img src=x onerror=alert(3)&gt; $\\frac{1}{$" in page  # the mistake's name
-    assert "&lt;script&gt;alert(4)&lt;/script&gt;" in page  # its hint
+    assert "alert(3)" not in page and "alert(4)" not in page  # a made-up mistake: not counted
+    assert "award full marks" not in page  # a defined mistake keeps its own hint
+    hints = {m["mistake"]: m["hint"] for m in read_csv(out / "report-mistakes.csv")}
+    assert hints["flipped kernel"].startswith("your answer matches true convolution")
     assert "left_without_results" in page.split("</header>")[0]  # not in the gradebook either
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 5  # every figure drawn
     problems = read_csv(out / "report-problems.csv")

@@ -7,10 +7,12 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from grader._text import clean
+from stridelab.judging import GENERIC_MISTAKES
 from grader.report import read_results
 
 REPORT = "report.html"
@@ -55,6 +57,20 @@ _HINT = re.compile(r"^Hint: (?:two known mistakes explain your answers between t
 """``Hint: NAME — TEXT``, also as the second half of a two-mistake hint. A list of several
 candidate mistakes ("match more than one known mistake: …") names none, and is skipped."""
 
+
+
+@cache
+def _known_mistakes(exercise: str) -> dict[str, str]:
+    """The named mistakes ``exercise`` defines (and those any exercise can make), name → hint. Output text is the student's to
+    shape (an exception message can hold any line), so the report counts only these names
+    and shows only these hints."""
+    from grader.exercises import exercise as find
+
+    try:
+        defined = {mistake.name: mistake.hint for mistake in find(exercise).mistakes}
+    except KeyError:
+        return {}
+    return {**GENERIC_MISTAKES, **defined}
 
 
 # --- Reading the results files -------------------------------------------------------------
@@ -187,11 +203,12 @@ def read_student(student: str, data: Mapping[str, Any], exercises: Sequence[str]
             if problem.kind in ("missing notebook", "unreadable notebook", "not graded",
                                 "grader failure"):
                 ungraded.add(exercise)
+        known = _known_mistakes(exercise)
         for line in output.split("\n"):
             hint = _HINT.match(line)
-            if hint:
-                mistake = hint.group("name").strip()
-                mistakes.setdefault(mistake, hint.group("hint").strip())
+            mistake = hint.group("name").strip() if hint else ""
+            if mistake in known:  # a name the exercise defines, with the hint it defines
+                mistakes.setdefault(mistake, known[mistake])
                 seen_in.setdefault(mistake, set()).add(exercise)
     if isinstance(extra.get("grader_failure"), str) and extra["grader_failure"].strip():
         problems.append(Problem("grader failure", "", "the grader failed on this submission "
