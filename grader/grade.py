@@ -424,8 +424,9 @@ def grade(paths: Sequence[Path], options: GradingOptions,
         plan = GradingPlan.create(seed, names, sandbox)
         record = {"seed": seed, "notebooks": names, "sandbox": sandbox.name,
                   "grader": plan.fingerprint}
-        if options.shard is not None:
+        if options.shard is not None:  # merge takes this shard's class from here
             record["shard"] = list(options.shard)
+            record["students"] = [s.student for s in submissions]
         write_text_atomically(options.out / RUN_FILE, json.dumps(record, indent=1) + "\n")
         fingerprints = {s.student: _submission_fingerprint([files[p] for p in s.notebooks], plan)
                         for s in submissions}

@@ -3,8 +3,10 @@
     python -m grader grade class/ --out part1 --seed 7 --shard 1/3     # … 2/3, 3/3, anywhere
     python -m grader merge part1 part2 part3 --out grades
 
-Each shard records its seed, notebooks, grader version and place (``grading-run.json``);
-shards that differ in any of these are refused, since their grades would not be comparable.
+Each shard records its seed, notebooks, grader version, sandbox, place and students
+(``grading-run.json``); shards that differ in any of the first four are refused, since their
+grades would not be comparable, and only the students a shard graded in its last run are
+merged (a student since removed from the class keeps no row, as in an unsharded run).
 Students' files are copied (only the grader's own file names, never through a link), and the
 gradebook is written for the whole class, as one unsharded run writes it.
 """
@@ -46,6 +48,11 @@ def _record(folder: Path) -> dict[str, Any]:
         raise UsageError(f"{folder}: not a graded shard (no readable {RUN_FILE})") from error
     if not isinstance(record, dict) or not isinstance(record.get("shard"), list):
         raise UsageError(f"{folder}: not graded with --shard i/n")
+    if not (isinstance(record.get("students"), list)
+            and all(isinstance(name, str) and name and "/" not in name and name not in (".", "..")
+                    for name in record["students"])):
+        raise UsageError(f"{folder}: its {RUN_FILE} does not list the shard's students; grade "
+                         "the shard again with this grader")
     return record
 
 
@@ -56,10 +63,11 @@ def merge(shards: Sequence[Path], out: Path) -> MergeSummary:
     records = [_record(folder) for folder in shards]
     first = records[0]
     for folder, record in zip(shards, records):
-        for key in ("seed", "notebooks", "grader"):
+        for key in ("seed", "notebooks", "grader", "sandbox"):
             if record.get(key) != first.get(key):
                 raise UsageError(f"{folder} was graded with a different {key} than {shards[0]}: "
-                                 "grade every shard with the same --seed and grader version")
+                                 "grade every shard with the same --seed, grader version and "
+                                 "sandbox")
         if record["shard"][1] != first["shard"][1]:
             raise UsageError(f"{folder} is a shard of {record['shard'][1]}, {shards[0]} of "
                              f"{first['shard'][1]}")
@@ -69,14 +77,15 @@ def merge(shards: Sequence[Path], out: Path) -> MergeSummary:
     if out.resolve() in {folder.resolve() for folder in shards}:
         raise UsageError(f"--out {out} is one of the shards: merge into a new folder")
     students: dict[str, Path] = {}
-    for folder in shards:
-        for entry in sorted(folder.iterdir()):
+    for folder, record in zip(shards, records):
+        for name in record["students"]:  # the shard's class, not every folder left in it
+            entry = folder / name
             if entry.is_symlink() or not entry.is_dir() or not (entry / RESULTS).is_file():
                 continue
-            if entry.name in students:
-                raise UsageError(f"{entry.name} is in two shards ({students[entry.name]} and "
+            if name in students:
+                raise UsageError(f"{name} is in two shards ({students[name]} and "
                                  f"{folder}): they were not split by the same grader")
-            students[entry.name] = folder
+            students[name] = folder
     for student, folder in students.items():
         for name in (FEEDBACK, GRADER_ERROR, RESULTS):  # results.json last, as when grading
             source = folder / student / name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -168,3 +169,26 @@ def test_shards_merge_into_the_unsharded_gradebook(tmp_path):
     assert refused.returncode == 2 and "different seed" in refused.stderr
     unseeded = run_grader("grade", tmp_path / "class", "--out", tmp_path / "x", "--shard", "1/3")
     assert unseeded.returncode == 2 and "--shard needs --seed" in unseeded.stderr
+
+
+def test_a_merge_takes_each_shards_last_class_and_one_sandbox(tmp_path):
+    """A student removed from the class and re-graded out of a shard keeps no merged row, as
+    in an unsharded run; shards graded in different sandboxes are refused."""
+    make_class(tmp_path / "class", size=6)
+    parts = [tmp_path / f"part{i}" for i in (1, 2)]
+    for index, part in enumerate(parts, start=1):
+        grade(tmp_path / "class", part, "--shard", f"{index}/2")
+    gone = next(p.name for p in parts[1].iterdir() if (p / "results.json").is_file())
+    shutil.rmtree(tmp_path / "class" / gone)
+    grade(tmp_path / "class", parts[1], "--shard", "2/2")
+    assert (parts[1] / gone / "results.json").is_file()  # its old files stay in the shard
+    merged = run_grader("merge", *parts, "--out", tmp_path / "merged")
+    assert merged.returncode == 0, merged.stderr
+    rows = (tmp_path / "merged" / "gradebook.csv").read_text().splitlines()[1:]
+    assert sorted(row.split(",")[0] for row in rows) == sorted(
+        p.name for p in (tmp_path / "class").iterdir())
+    record = json.loads((parts[1] / "grading-run.json").read_text())
+    record["sandbox"] = "unsandboxed"
+    (parts[1] / "grading-run.json").write_text(json.dumps(record))
+    refused = run_grader("merge", *parts, "--out", tmp_path / "mixed")
+    assert refused.returncode == 2 and "different sandbox" in refused.stderr
