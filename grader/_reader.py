@@ -56,8 +56,9 @@ def _source(cell: dict[str, Any]) -> str:
     return source if isinstance(source, str) else ""
 
 
-def _as_python(source: str) -> str | None:
-    """Plain Python for a cell: magics become no-op calls; ``None`` for non-Python cells."""
+def _as_python(source: str) -> tuple[str, ast.Module] | None:
+    """Plain Python for a cell, and its syntax tree: magics become no-op calls; ``None`` for
+    non-Python cells. Raises ``SyntaxError`` when the cell is not valid Python."""
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].lstrip()[2:].split()[0] if lines[0].strip() != "%%" else ""
@@ -65,24 +66,23 @@ def _as_python(source: str) -> str | None:
             return None
         source = "\n".join(["# " + lines[0], *lines[1:]])  # a comment keeps line numbers
     try:
-        ast.parse(source)
-        return source  # plain Python: no need for IPython's transformer
+        return source, ast.parse(source)  # plain Python: no need for IPython's transformer
     except (SyntaxError, ValueError):
         pass
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        return TransformerManager().transform_cell(source)
+        source = TransformerManager().transform_cell(source)
     except Exception:  # noqa: BLE001 - IPython gave up: let Python report the syntax error
-        return source
+        pass
+    return source, ast.parse(source)
 
 
-def _keep_lines(source: str, wanted: Callable[[ast.stmt], bool]) -> str:
+def _keep_lines(source: str, tree: ast.Module, wanted: Callable[[ast.stmt], bool]) -> str:
     """The source with only the top-level statements ``wanted`` keeps; the rest blanked.
 
     Blanked lines keep their place, so line numbers in error messages stay right.
     """
-    tree = ast.parse(source)
     lines = source.splitlines()
     keep = [False] * len(lines)
     for node in tree.body:
@@ -107,11 +107,13 @@ def _exercise_cells(cells: list[dict[str, Any]], exercises: Sequence[str]
     found: dict[int, str] = {}
     problems: dict[str, str] = {}
     for name in exercises:
-        by_id = [i for i, c in enumerate(cells) if _nbgrader(c).get("grade_id") == name]
-        by_def = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"
+        by_id = (i for i, c in enumerate(cells) if _nbgrader(c).get("grade_id") == name)
+        by_def = (i for i, c in enumerate(cells) if c.get("cell_type") == "code"
                   and not _is_check_cell(c) and f"def {name}" in _source(c)
-                  and len(_source(c)) <= MAX_CELL_CHARS and _defines(_source(c), name)]
-        index = (by_id or by_def or [None])[0]
+                  and len(_source(c)) <= MAX_CELL_CHARS and _defines(_source(c), name))
+        index = next(by_id, None)
+        if index is None:  # the metadata was lost: the first cell that defines it
+            index = next(by_def, None)
         if index is None or cells[index].get("cell_type") != "code":
             problems[name] = (f"no cell defines {name}: the exercise cell may have been deleted, "
                               "or the function renamed. Copy the cell from a fresh copy of the "
@@ -121,12 +123,12 @@ def _exercise_cells(cells: list[dict[str, Any]], exercises: Sequence[str]
     return found, problems
 
 
-def _support_code(source: str, demo_modules: frozenset[str]) -> str:
-    return _keep_lines(source, lambda node: is_kept(node, demo_modules))
+def _support_code(source: str, tree: ast.Module, demo_modules: frozenset[str]) -> str:
+    return _keep_lines(source, tree, lambda node: is_kept(node, demo_modules))
 
 
-def _exercise_code(source: str, demo_modules: frozenset[str]) -> str:
-    return _keep_lines(source, lambda node: not imports_any(node, demo_modules))
+def _exercise_code(source: str, tree: ast.Module, demo_modules: frozenset[str]) -> str:
+    return _keep_lines(source, tree, lambda node: not imports_any(node, demo_modules))
 
 
 def _code_cells(cells: list[dict[str, Any]], exercise_cells: dict[int, str],
@@ -145,17 +147,18 @@ def _code_cells(cells: list[dict[str, Any]], exercise_cells: dict[int, str],
                                       f"{MAX_CELL_CHARS:,} characters")
             continue
         try:
-            source = _as_python(raw)
-            if source is None:
+            python = _as_python(raw)
+            if python is None:
                 if exercise:
                     problems[exercise] = (f"the {exercise} cell is not Python (it starts with "
                                           "a %% magic)")
                 continue
-            if exercise:
-                compile(source, f"<{label}>", "exec", dont_inherit=True)
-                code = _exercise_code(source, demo_modules)
+            source, tree = python
+            if exercise:  # errors the parser lets through (``return`` outside a function)
+                compile(tree, f"<{label}>", "exec", dont_inherit=True)
+                code = _exercise_code(source, tree, demo_modules)
             else:
-                code = _support_code(source, demo_modules)
+                code = _support_code(source, tree, demo_modules)
         except SyntaxError as error:
             if exercise:
                 problems[exercise] = (f"the {exercise} cell has a syntax error on line "

@@ -266,7 +266,8 @@ def _call_exercise(worker: _Worker, namespace: str, exercise: str,
             if stopped is not None:
                 outcome = Outcome(error=stopped)
             else:
-                outcome, failure = _call(worker, namespace, exercise, case)
+                outcome, failure = _call(worker, namespace, exercise, case,
+                                         timed=test.speed is not None)
                 seconds.append(outcome.seconds)
                 if failure is not None:
                     stopped = ErrorInfo(failure.type, "was skipped: an earlier case "
@@ -291,10 +292,10 @@ def _explain_name_error(outcome: Outcome) -> Outcome:
                    seconds=outcome.seconds)
 
 
-def _call(worker: _Worker, namespace: str, exercise: str,
-          case: Expectation) -> tuple[Outcome, ErrorInfo | None]:
-    """One call of the learner's function: its outcome (with the worker's CPU seconds), and
-    the failure if the worker died."""
+def _call(worker: _Worker, namespace: str, exercise: str, case: Expectation,
+          timed: bool) -> tuple[Outcome, ErrorInfo | None]:
+    """One call of the learner's function: its outcome (with the worker's CPU seconds when
+    ``timed``: speed tests), and the failure if the worker died."""
     limit = answer_limit(case.expected)
     # The worker is told one cap for every case (not this case's, which would tell it the
     # expected answer's size): an honest oversized answer comes back as a short summary.
@@ -303,7 +304,8 @@ def _call(worker: _Worker, namespace: str, exercise: str,
                "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
                "max_bytes": WORKER_ANSWER_BYTES}
     try:
-        answer, seconds = worker.timed_request(message, limit)
+        answer, seconds = (worker.timed_request(message, limit) if timed
+                           else (worker.request(message, limit), 0.0))
     except WorkerFailure as failure:
         return Outcome(error=failure.info), failure.info
     return _outcome(answer, seconds), None

@@ -2,7 +2,8 @@
 
 Exercise inputs and outputs travel between the grader and the sandboxed worker as JSON,
 and public test cases are frozen to JSON files the check cells read. Nothing is ever
-pickled: arrays travel as ``.npy`` bytes read back with ``allow_pickle=False``, and only
+pickled: arrays travel as their raw bytes with a numeric dtype and a shape, checked against
+each other on decode (no ``.npy`` header to parse), and only
 the few kinds of value the exercises use are understood. Anything else is refused on
 decode and reported as :class:`Unsupported` on encode, so a student's function cannot
 smuggle code to the grader.
@@ -15,7 +16,6 @@ smuggle code to the grader.
 from __future__ import annotations
 
 import base64
-import io
 import math
 from dataclasses import dataclass, fields
 from typing import Any
@@ -66,12 +66,11 @@ class Unsupported:
     type_name: str
 
 
-def _encode_array(array: np.ndarray) -> dict[str, str]:
+def _encode_array(array: np.ndarray) -> dict[str, Any]:
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise EncodingError(f"arrays of dtype {array.dtype} are not supported")
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return {TAG: "ndarray", "npy": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    return {TAG: "ndarray", "dtype": array.dtype.str, "shape": list(array.shape),
+            "data": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")}
 
 
 def encode(value: Any, _depth: int = 0) -> Any:
@@ -119,17 +118,35 @@ def encode_or_unsupported(value: Any) -> Any:
         return encode(Unsupported(name))
 
 
+def _array_dtype(name: Any) -> np.dtype:
+    """A plain numeric dtype from its ``dtype.str`` (``"<f8"``), nothing else."""
+    if not isinstance(name, str) or len(name) > 4 or name[1:2] not in _NUMERIC_KINDS:
+        raise EncodingError(f"array data of an unsupported dtype {str(name)[:20]!r}")
+    try:
+        dtype = np.dtype(name)
+    except TypeError as error:
+        raise EncodingError(f"array data of an unsupported dtype {name!r}") from error
+    if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype:
+        raise EncodingError(f"array data of an unsupported dtype {name!r}")
+    return dtype
+
+
 def _decode_array(data: dict[str, Any]) -> np.ndarray:
-    raw = data.get("npy")
+    raw, shape = data.get("data"), data.get("shape")
     if not isinstance(raw, str) or len(raw) > MAX_ARRAY_BYTES * 4 // 3 + 4:
         raise EncodingError("array data is missing or too large")
+    if (not isinstance(shape, list) or len(shape) > MAX_DEPTH
+            or not all(type(n) is int and 0 <= n <= MAX_ARRAY_BYTES for n in shape)):
+        raise EncodingError("array data has an unreadable shape")
+    dtype = _array_dtype(data.get("dtype"))
     try:
-        array = np.load(io.BytesIO(base64.b64decode(raw, validate=True)), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
+        buffer = bytearray(base64.b64decode(raw, validate=True))
+    except ValueError as error:
         raise EncodingError(f"unreadable array data: {error}") from error
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in _NUMERIC_KINDS:
-        raise EncodingError("array data of an unsupported dtype")
-    return array
+    if math.prod(shape) * dtype.itemsize != len(buffer):
+        raise EncodingError(f"array data holds {len(buffer)} bytes, not the "
+                            f"{math.prod(shape) * dtype.itemsize} its shape and dtype need")
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape)
 
 
 def decode(data: Any, _depth: int = 0) -> Any:

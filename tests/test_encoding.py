@@ -57,20 +57,59 @@ class Exploit:
         return (print, ("unpickled!",))
 
 
-def test_a_pickled_object_array_is_never_unpickled():
-    """An .npy holding pickled objects (which would run code on load) is refused."""
+def test_a_pickled_object_array_is_never_unpickled(capsys):
+    """Object arrays (which would run code when unpickled) are refused, in any format."""
     buffer = io.BytesIO()
     np.save(buffer, np.array([Exploit()], dtype=object), allow_pickle=True)
-    forged = {"$": "ndarray", "npy": base64.b64encode(buffer.getvalue()).decode()}
+    pickled = base64.b64encode(buffer.getvalue()).decode()
+    for forged in ({"$": "ndarray", "npy": pickled},
+                   {"$": "ndarray", "dtype": "|O", "shape": [1], "data": pickled}):
+        with pytest.raises(EncodingError):
+            decode(forged)
+    assert "unpickled" not in capsys.readouterr().out
+
+
+def _array(dtype, shape, data: bytes = b"") -> dict:
+    return {"$": "ndarray", "dtype": dtype, "shape": shape,
+            "data": base64.b64encode(data).decode()}
+
+
+@pytest.mark.parametrize("forged", [
+    _array("<f8", [2], b"\0" * 15),       # fewer bytes than the shape needs
+    _array("<f8", [2], b"\0" * 17),       # more
+    _array("<f8", [-1, -2], b"\0" * 16),  # negative sizes
+    _array("<f8", [True], b"\0" * 8),     # not an int
+    _array("<f8", "2", b"\0" * 16),
+    _array("<f8", [1] * 40, b"\0" * 8),   # too many dimensions
+    _array("<U2", [1], b"\0" * 8),        # text
+    _array("<c16", [1], b"\0" * 16),      # complex
+    _array("<M8[s]", [1], b"\0" * 8),     # dates
+    _array([["a", "<f8"]], [1], b"\0" * 8),
+    {"$": "ndarray", "dtype": "<f8", "shape": [1], "data": "not base64!"},
+])
+def test_forged_arrays_are_refused(forged):
     with pytest.raises(EncodingError):
         decode(forged)
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(6, dtype=np.int64).reshape(2, 3), np.zeros((0, 3)), np.array(2.5),
+    np.ones((2, 2), dtype=">i2"), np.arange(12.0).reshape(3, 4)[:, ::2], np.array([True]),
+    np.arange(4, dtype=np.float32).reshape(2, 2).T,
+])
+def test_arrays_come_back_equal_and_writable(array):
+    """dtype, byte order, shape and values survive; views and transposes come back whole;
+    the decoded array can be written to, as a student's function may do with its input."""
+    back = decode(json.loads(json.dumps(encode(array))))
+    assert back.dtype == array.dtype and back.shape == array.shape
+    np.testing.assert_array_equal(back, array)
+    back[...] = 0
 
 
 @pytest.mark.parametrize("forged", [
     {"$": "pickle", "data": base64.b64encode(pickle.dumps(1)).decode()},
     {"$": "layer", "type": "os.system", "fields": {}},
     {"$": "layer", "type": "Conv", "fields": {"out_channels": 1, "kernel": 1, "evil": 1}},
-    {"$": "ndarray", "npy": "not base64!"},
     {"plain": "dict"},
 ])
 def test_forged_encodings_are_refused(forged):
