@@ -17,9 +17,10 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from grader._forkserver import read_child_pid
 from stridelab.judging import ErrorInfo
 
 __all__ = ["ProcessSession", "WorkerFailure", "failure"]
@@ -57,7 +58,8 @@ class ProcessSession:
 
     def __init__(self, command: Sequence[str], env: dict[str, str], cwd: str,
                  step_seconds: float, cpu_seconds: int, exit_code_is_signal: bool,
-                 files: Sequence[int] = (), user: tuple[int, int] | None = None) -> None:
+                 files: Sequence[int] = (), user: tuple[int, int] | None = None,
+                 spawn: Callable[[int, int], Any] | None = None) -> None:
         self.step_seconds = step_seconds
         self.cpu_limit = cpu_seconds
         self.exit_code_is_signal = exit_code_is_signal
@@ -68,17 +70,21 @@ class ProcessSession:
         """The worker's own report, sent before any student code ran: is its filter on?"""
         worker_reads, self.to_worker = os.pipe()
         self.from_worker, worker_writes = os.pipe()
-        self.info, info_writes = os.pipe() if "{info}" in command else (-1, -1)
+        spawning = spawn is None and "{info}" in command
+        self.info, info_writes = os.pipe() if spawning else (-1, -1)
         fds = {"{requests}": str(worker_reads), "{responses}": str(worker_writes),
                "{info}": str(info_writes)}
         ours = [worker_reads, worker_writes] + ([info_writes] if info_writes >= 0 else [])
         try:
-            self.process = subprocess.Popen(
-                [fds.get(part, part) for part in command], cwd=cwd, env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(*ours, *files), start_new_session=True,
-                **({"user": user[0], "group": user[1], "extra_groups": []} if user else {}),
-            )
+            if spawn is not None:  # a worker forked by a zygote: Popen's interface, no group
+                self.process = spawn(worker_reads, worker_writes)
+            else:
+                self.process = subprocess.Popen(
+                    [fds.get(part, part) for part in command], cwd=cwd, env=env,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, pass_fds=(*ours, *files), start_new_session=True,
+                    **({"user": user[0], "group": user[1], "extra_groups": []} if user else {}),
+                )
         except BaseException:
             for fd in (self.to_worker, self.from_worker, self.info):
                 if fd >= 0:
@@ -98,34 +104,11 @@ class ProcessSession:
         """Wait for the worker's greeting, which says whether its filter is on."""
         deadline = min(deadline, time.monotonic() + max(30.0, self.step_seconds))
         if self.info >= 0:
-            self.worker_pid = self._read_child_pid(deadline)
+            self.worker_pid = read_child_pid(self.info, deadline, HELLO_BYTES)
+            self.info = -1
         hello = self._read_answer(deadline, HELLO_BYTES)
         seccomp = hello.get("seccomp")
         self.seccomp = seccomp[:200] if isinstance(seccomp, str) else "off: not reported"
-
-    def _read_child_pid(self, deadline: float) -> int | None:
-        """bubblewrap's report of its child (``{"child-pid": N, …}``), written before any
-        student code runs; ``None`` if it does not come."""
-        data = b""
-        with selectors.DefaultSelector() as readable:
-            readable.register(self.info, selectors.EVENT_READ)
-            while len(data) < HELLO_BYTES:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not readable.select(remaining):
-                    break
-                chunk = os.read(self.info, HELLO_BYTES)
-                if not chunk:
-                    break
-                data += chunk
-                if data.rstrip().endswith(b"}"):
-                    break
-        os.close(self.info)
-        self.info = -1
-        try:
-            pid = json.loads(data).get("child-pid")
-        except (ValueError, AttributeError):
-            return None
-        return pid if isinstance(pid, int) else None
 
     def cpu_seconds(self) -> float | None:
         """CPU time the worker has used so far, as the kernel counts it (students cannot
@@ -232,7 +215,9 @@ class ProcessSession:
 
     def kill(self) -> None:
         """Kill the worker now; safe from another thread (the reader sees the pipe close)."""
-        if self.process.poll() is None:
+        if not isinstance(self.process, subprocess.Popen):
+            self.process.kill()  # a forked worker: it leads no process group
+        elif self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

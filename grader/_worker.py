@@ -1,8 +1,9 @@
 """The grading worker: reads a student's notebooks, runs their code and calls their functions.
 
-It runs inside the sandbox, started by :mod:`grader.sandbox`, lowers its own resource
-limits, imports numpy, installs its seccomp filter (:mod:`_seccomp`) and greets the grader
-with the filter's state — all before any student code runs. Then it answers one JSON
+It runs inside the sandbox, forked by the zygote (:mod:`_zygote`) or started on its own by
+:mod:`grader.sandbox`, lowers its own resource limits, imports numpy, installs its seccomp
+filter (:mod:`_seccomp`) and greets the grader with the filter's state — all before any
+student code runs. Then it answers one JSON
 request per line on a private pipe (never stdout, which goes to ``/dev/null``):
 
 - ``{"op": "load", "fd": …, "exercises": […], "demo_modules": […]}`` reads a notebook from
@@ -74,9 +75,12 @@ def _too_large(value: Any, limit: int) -> Any:
 class Worker:
     """Executes cells into per-notebook namespaces and calls the functions they define."""
 
-    def __init__(self) -> None:
+    def __init__(self, files: dict[int, int] | None = None) -> None:
         self.namespaces: dict[str, dict[str, Any]] = {}
         self.cells = 0
+        self.files = files
+        """The grader's number for each notebook descriptor → this process's, when they
+        differ (a worker forked by the zygote received its descriptors over a socket)."""
 
     def _namespace(self, name: str) -> dict[str, Any]:
         if name not in self.namespaces:
@@ -95,6 +99,8 @@ class Worker:
         else:
             from _reader import read_program
 
+        if self.files is not None:
+            fd = self.files.pop(fd, -1)
         chunks, size = [], 0
         try:
             while chunk := os.read(fd, 1 << 20):
@@ -181,7 +187,7 @@ def set_limits(limits: dict[str, int]) -> None:
             resource.setrlimit(which, (value, hard))
 
 
-def _no_dumps() -> None:
+def no_dumps() -> None:
     """Not dumpable: no core file, and no process of the same user may trace this one."""
     if sys.platform.startswith("linux"):
         import ctypes
@@ -212,8 +218,10 @@ def drop_capabilities() -> None:
     libc.capset(ctypes.byref(header), ctypes.byref((Data * 2)()))
 
 
-def serve(requests_fd: int, responses_fd: int, secure: bool) -> None:
-    """Answer requests from ``requests_fd`` on ``responses_fd`` until the grader hangs up."""
+def serve(requests_fd: int, responses_fd: int, secure: bool,
+          files: dict[int, int] | None = None) -> None:
+    """Answer requests from ``requests_fd`` on ``responses_fd`` until the grader hangs up;
+    ``files`` maps the grader's numbers of notebook descriptors to this process's."""
     import numpy  # noqa: F401 - load numpy before the filter goes on
 
     seccomp = "off: not requested"
@@ -221,11 +229,11 @@ def serve(requests_fd: int, responses_fd: int, secure: bool) -> None:
         import _reader  # noqa: F401 - read notebooks with code loaded before the filter
         import _seccomp
 
-        _no_dumps()
+        no_dumps()
         drop_capabilities()
         seccomp = _seccomp.install()
     requests = os.fdopen(requests_fd, "rb", buffering=0)
-    worker = Worker()
+    worker = Worker(files)
     _write_all(responses_fd, json.dumps({"ok": True, "seccomp": seccomp}).encode() + b"\n")
     buffer = bytearray()
     while True:

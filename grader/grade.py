@@ -438,6 +438,8 @@ def grade(paths: Sequence[Path], options: GradingOptions,
         except KeyboardInterrupt:
             write_gradebook(options.out, columns, students)  # the students finished so far
             raise
+        finally:
+            sandbox.release()
         gradebook = write_gradebook(options.out, columns, students)
         if options.class_report:
             write_class_report(options.out, columns, students)

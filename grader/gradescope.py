@@ -203,6 +203,7 @@ def check_setup(root: Path) -> int:
     sandbox = choose_sandbox(Limits(), allow_unsandboxed=True)
     with sandbox.open(time.monotonic() + 60):
         pass  # starting a worker settles which user it runs as
+    sandbox.release()
     print("setup.sh: the grader is installed. Each result will say how student code ran: "
           f"{sandbox.description}")
     if not (root / "source" / ASSIGNMENT).is_file():

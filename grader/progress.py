@@ -118,6 +118,8 @@ def course_progress(folder: Path, sandbox: Sandbox | None = None,
         except SandboxUnavailable as error:  # bubblewrap is there but cannot run
             raise SandboxUnavailable(UNSANDBOXED_HELP.format(
                 folder=folder, reason=error.reason), error.reason) from None
+        finally:
+            sandbox.release()
         results = {e.name: e for e in graded.exercises}
         isolation = _isolation(sandbox)
     items = [_status(results.get(e.name), name, e.name)

@@ -5,10 +5,12 @@ deadline, max_bytes)`` sends one JSON request to the worker (:mod:`grader._worke
 returns its JSON answer, or raises :class:`WorkerFailure` when the worker hit a limit,
 crashed, or was ended by student code. Three implementations:
 
-- :class:`BubblewrapSandbox` (Linux with ``bwrap``): the worker is the only process of its
-  own PID namespace, sees a read-only system with only Python, numpy and a few
-  ``stridelab`` modules (no repository, home directories, grader or other students), a
-  small private ``/tmp`` and no network;
+- :class:`BubblewrapSandbox` (Linux with ``bwrap``): the worker sees a read-only system with
+  only Python, numpy and a few ``stridelab`` modules (no repository, home directories,
+  grader or other students), a small private ``/tmp`` and no network. Each worker is a fresh
+  process forked by a zygote (:mod:`grader._zygote`, one per grading thread) that has
+  imported numpy and never runs student code; it shares its PID namespace with that zygote
+  alone, and only after the previous worker there is dead and reaped;
 - :class:`ProcessSandbox`: the same worker and filter in a plain subprocess, for machines
   without bubblewrap — it can read what the grader can read, so it is used only when the
   instructor asks for it (``--allow-unsandboxed``), and says so in every result;
@@ -43,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import stridelab
+from grader._forkserver import Zygote, ZygoteFailure
+from grader._forkserver import supported as forking_supported
 from grader._session import ProcessSession, WorkerFailure, failure
 from grader._worker import Worker
 from grader.errors import GraderError, SandboxUnavailable
@@ -59,7 +63,7 @@ __all__ = [
     "choose_sandbox",
 ]
 
-WORKER_FILES = ("_worker.py", "_seccomp.py", "_reader.py")
+WORKER_FILES = ("_worker.py", "_seccomp.py", "_reader.py", "_zygote.py")
 HELPERS_IN_SANDBOX = frozenset({"stridelab", "stridelab.check", "stridelab.encoding",
                                 "stridelab.graded_code", "stridelab.judging", "stridelab.layers",
                                 "stridelab.progress", "stridelab.public"})
@@ -141,6 +145,10 @@ class Sandbox(abc.ABC):
 
     def cancel(self) -> None:
         """Kill every running worker now, from any thread; no worker starts afterwards."""
+
+    def release(self) -> None:
+        """Stop what the sandbox keeps ready between workers; it starts again when needed.
+        Called at the end of a run, so no process of the grader's outlives it."""
 
 
 class InProcessSandbox(Sandbox):
@@ -374,13 +382,17 @@ class ProcessSandbox(Sandbox):
 
     def _start(self, command: list[str], env: dict[str, str], deadline: float,
                files: Sequence[int], exit_code_is_signal: bool,
-               user: tuple[int, int] | None = None) -> Session:
+               user: tuple[int, int] | None = None,
+               spawn: Callable[[int, int], Any] | None = None) -> Session:
         with self._lock:
             if self._cancelled:
                 raise failure("crash", "was not run: grading was interrupted")
-            process = ProcessSession(command, env, self._empty.name, self.limits.step_seconds,
-                                     self.limits.cpu_seconds, exit_code_is_signal, files, user)
+        process = ProcessSession(command, env, self._empty.name, self.limits.step_seconds,
+                                 self.limits.cpu_seconds, exit_code_is_signal, files, user, spawn)
+        with self._lock:
             self._running.add(process)
+            if self._cancelled:
+                process.kill()
         try:
             process.greet(deadline)
             if not process.seccomp.startswith(SECCOMP_ON) and sys.platform.startswith("linux"):
@@ -432,6 +444,12 @@ class BubblewrapSandbox(ProcessSandbox):
         self._verified = verified
         """False until a worker has started here: the first start is then the test that
         bubblewrap works (saving a probe's worker), and its failure stops the run."""
+        self.forking = forking_supported()
+        """Workers are forked by zygotes (:mod:`grader._zygote`) where the system allows it;
+        otherwise each starts its own Python in its own sandbox."""
+        self._zygotes: list[tuple[int, Zygote]] = []
+        """(thread, zygote): each zygote serves the thread that started it — bubblewrap's
+        ``--die-with-parent`` ends it with that thread — one worker at a time."""
 
     @property
     def description(self) -> str:
@@ -488,23 +506,27 @@ class BubblewrapSandbox(ProcessSandbox):
             args += ["--ro-bind", str(font_list), f"{self.MPL_DIR}/{font_list.name}"]
         return args + self._helper_mounts()
 
-    def _command(self) -> list[str]:
-        # --as-pid-1: the worker is the namespace's only process; no unfiltered init to trace.
+    def _command(self, program: list[str]) -> list[str]:
+        # --as-pid-1: the worker (or the zygote forking it) is the namespace's first process;
+        # no unfiltered bubblewrap init to trace.
         args = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
                 "--cap-drop", "ALL", "--clearenv", "--info-fd", "{info}"]
         for key, value in self._environment(self.HOME, self.MPL_DIR).items():
             args += ["--setenv", key, value]
         args += self._mounts()
         args += ["--chdir", self.HOME]
-        return args + ["--", *self._worker_command(self.WORKER_DIR)]
+        return args + ["--", *program]
+
+    def _zygote_program(self) -> list[str]:
+        return [sys.executable, "-I", "-B", f"{self.WORKER_DIR}/_zygote.py", "{control}",
+                self.limits.as_worker_argument()]
 
     def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if self._verified:
-            return self._start(self._command(), env, deadline, files, exit_code_is_signal=True)
+            return self._open(env, deadline, files)
         try:  # no student code has run yet: a failure here is this machine's, not a student's
-            session = self._start(self._command(), env, max(deadline, time.monotonic() + 30),
-                                  files, exit_code_is_signal=True)
+            session = self._open(env, max(deadline, time.monotonic() + 30), files)
         except (WorkerFailure, IsolationFailure, OSError) as error:
             if self._verified or self._cancelled:
                 raise
@@ -512,6 +534,65 @@ class BubblewrapSandbox(ProcessSandbox):
             raise SandboxUnavailable(_unavailable(reason), reason) from None
         self._verified = True
         return session
+
+    def _open(self, env: dict[str, str], deadline: float, files: Sequence[int]) -> Session:
+        if not self.forking:
+            return self._start(self._command(self._worker_command(self.WORKER_DIR)), env,
+                               deadline, files, exit_code_is_signal=True)
+
+        def spawn(requests: int, responses: int) -> Any:
+            for attempt in (1, 2):  # a zygote that died (its thread ended) is replaced once
+                zygote = self._idle_zygote(env, deadline)
+                try:
+                    return zygote.fork(requests, responses, files, deadline)
+                except ZygoteFailure as error:
+                    self._discard(zygote)
+                    if attempt == 2:
+                        raise failure("crash", f"could not be started: {error}") from None
+            raise AssertionError("unreachable")
+
+        return self._start([], env, deadline, files, exit_code_is_signal=False, spawn=spawn)
+
+    def _idle_zygote(self, env: dict[str, str], deadline: float) -> Zygote:
+        """This thread's zygote with no worker alive, or a new one."""
+        me = threading.get_ident()
+        with self._lock:
+            if self._cancelled:
+                raise failure("crash", "was not run: grading was interrupted")
+            for owner, zygote in list(self._zygotes):
+                if zygote.process.poll() is not None:  # ended with the thread that started it
+                    self._zygotes.remove((owner, zygote))
+                    zygote.close()
+                elif owner == me and zygote.idle:
+                    return zygote
+        try:
+            zygote = Zygote(self._command(self._zygote_program()), env, self._empty.name,
+                            deadline)
+        except ZygoteFailure as error:
+            raise failure("crash", f"could not be started: {error}") from None
+        with self._lock:
+            self._zygotes.append((me, zygote))
+            if self._cancelled:
+                zygote.kill()
+        return zygote
+
+    def _discard(self, zygote: Zygote) -> None:
+        with self._lock:
+            self._zygotes = [(o, z) for o, z in self._zygotes if z is not zygote]
+        zygote.close()
+
+    def cancel(self) -> None:
+        super().cancel()
+        with self._lock:
+            zygotes = [z for _, z in self._zygotes]
+        for zygote in zygotes:
+            zygote.kill()
+
+    def release(self) -> None:
+        with self._lock:
+            zygotes, self._zygotes = self._zygotes, []
+        for _, zygote in zygotes:
+            zygote.close()
 
     def works(self) -> str:
         """An empty string when a filtered worker starts here; otherwise what went wrong."""
@@ -521,6 +602,8 @@ class BubblewrapSandbox(ProcessSandbox):
                 session.request({"op": "hello"}, deadline, 4096)
         except (WorkerFailure, IsolationFailure, OSError) as error:
             return str(error)
+        finally:
+            self.release()  # grading threads start their own zygotes
         return ""
 
 

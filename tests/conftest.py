@@ -83,14 +83,14 @@ def submission(tmp_path: Path) -> Callable[..., Path]:
 
 
 def workers_alive() -> list[str]:
-    """Process ids of every grading worker (and its bubblewrap) running on this machine."""
+    """Process ids of every grading worker, zygote (and their bubblewrap) on this machine."""
     alive = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"_worker.py" in command:
+        if b"_worker.py" in command or b"_zygote.py" in command:  # forked workers too
             alive.append(pid)
     return alive
 

@@ -162,7 +162,7 @@ def test_the_refusal_explains_itself(session):
     ("mount", 165, (0, 0, 0, 0, 0)),
     ("keyctl", 250, (0, 0, 0, 0, 0)),
     ("perf_event_open", 298, (0, 0, -1, -1, 0)),
-    ("kill another process", 62, (2, 9)),
+    ("signal another process", 62, (1, 0)),  # pid 1: the zygote, or the host's init
     ("kill the process group", 62, (0, 0)),
     ("fcntl F_SETOWN", 72, (1, 8, 1)),
     ("ioctl TIOCSTI", 16, (0, 0x5412, 0)),
@@ -207,7 +207,7 @@ def test_a_worker_that_closes_its_pipe_and_sleeps_costs_a_second(session):
     """It neither answers nor exits: the grader must not wait for it."""
     started = time.monotonic()
     with pytest.raises(WorkerFailure, match="closed the grader's connection"):
-        run(session, "import os, sys, time\nos.close(int(sys.argv[2]))  # the answer pipe\n"
+        run(session, "import os, time\nos.closerange(3, 1024)  # its pipes among them\n"
                      "time.sleep(1000)")
     assert time.monotonic() - started < 5
 
@@ -238,17 +238,60 @@ def test_bubblewrap_hides_the_repository_and_other_students(bubblewrap, tmp_path
         assert run(session, "open('/etc/passwd').read()") == {"ok": True}  # system files are readable
 
 
-def test_bubblewrap_shows_only_the_worker_in_proc(bubblewrap):
-    """The worker is its namespace's only process: nothing unfiltered to trace, and no
-    bubblewrap command line or grader work folder to read."""
-    with type(bubblewrap)(LIMITS, bubblewrap.bwrap).open(time.monotonic() + 30) as session:
-        source = ("import os\n"
-                  "pids = sorted(p for p in os.listdir('/proc') if p.isdigit())\n"
-                  "assert pids == ['1'], pids\n"
-                  "text = open('/proc/1/cmdline', 'rb').read() + open('/proc/self/mountinfo', 'rb').read()\n"
-                  f"work = {(tempfile.gettempdir() + '/grader').encode()!r}\n"
-                  "assert b'bwrap' not in text and work not in text, text\n")
-        assert run(session, source) == {"ok": True}
+def test_bubblewrap_shows_only_the_worker_and_its_zygote_in_proc(bubblewrap):
+    """The worker shares its namespace only with the zygote it was forked from (pid 1),
+    which never runs student code: its memory, descriptors and environment are out of
+    reach, and there is no bubblewrap command line or grader work folder to read."""
+    box = type(bubblewrap)(LIMITS, bubblewrap.bwrap)
+    try:
+        with box.open(time.monotonic() + 30) as session:
+            source = ("import os\n"
+                      "pids = sorted(p for p in os.listdir('/proc') if p.isdigit())\n"
+                      "assert pids == sorted({'1', str(os.getpid())}), pids\n"
+                      "text = open('/proc/1/cmdline', 'rb').read() + "
+                      "open('/proc/self/mountinfo', 'rb').read()\n"
+                      f"work = {(tempfile.gettempdir() + '/grader').encode()!r}\n"
+                      "assert b'bwrap' not in text and work not in text, text\n")
+            assert run(session, source) == {"ok": True}
+            for what in ("mem", "environ", "fd/0", "maps"):
+                answer = run(session, f"open('/proc/1/{what}', 'rb').read(1)")
+                assert answer["ok"] is False, what
+                assert answer["error"]["type"] == "PermissionError", answer
+            for fd in call_source(session, "os.listdir('/proc/1/fd')"):  # its socket among them
+                for attempt in (f"os.readlink('/proc/1/fd/{fd}')", f"open('/proc/1/fd/{fd}', 'rb')"):
+                    assert refused(session, f"import os\n{attempt}").startswith("PermissionError")
+    finally:
+        box.release()
+
+
+def test_the_next_student_starts_from_a_clean_worker(bubblewrap):
+    """Workers forked one after another by one zygote: the next never meets the previous
+    one, or anything it changed (modules patched, memory, its process)."""
+    box = type(bubblewrap)(LIMITS, bubblewrap.bwrap)
+    try:
+        with box.open(time.monotonic() + 30) as first:
+            assert run(first, "import numpy, stridelab.judging, os\nnumpy.pi = 3\n"
+                              "stridelab.judging.compare = None\nSECRET = 'alice'\n"
+                              "mine = os.getpid()") == {"ok": True}
+            first_pid = first.process.worker_pid
+            first_in_namespace = call_source(first, "os.getpid()")
+        with box.open(time.monotonic() + 30) as second:
+            assert second.process.worker_pid != first_pid
+            source = ("import numpy, stridelab.judging, os\n"
+                      "assert numpy.pi > 3.14 and stridelab.judging.compare is not None\n"
+                      "assert 'SECRET' not in globals()\n"
+                      f"assert not os.path.exists('/proc/{first_in_namespace}')\n")
+            assert run(second, source) == {"ok": True}
+        assert len(box._zygotes) == 1  # the same zygote forked both
+    finally:
+        box.release()
+    assert not box._zygotes
+
+
+def call_source(session, expression: str):
+    """The value of ``expression`` in the worker (run in a throwaway namespace)."""
+    run(session, f"import os\ndef _value():\n    return {expression}\n", namespace="probe")
+    return decode(call(session, "_value", namespace="probe")["value"])
 
 
 def test_bubblewrap_offers_only_the_helpers_graded_code_may_use(bubblewrap):
