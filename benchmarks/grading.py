@@ -9,7 +9,7 @@ Both graders grade the same submissions on this machine in the same run; the rat
 to read, the absolute times depend on the machine. nbgrader is run with its stock pipeline
 (the whole notebook executed in a kernel, one notebook at a time), which is what this
 grader replaces. Then this grader alone grades a class of ``--class-size`` submissions, the
-issue's "300 in under 10 minutes on 2 cores".
+issue's "300 full submissions in under 90 s on 2 cores".
 """
 
 from __future__ import annotations
@@ -139,11 +139,17 @@ planned = time.perf_counter()
 with sandbox.open(time.monotonic() + 60):
     pass
 worker = time.perf_counter()
+with sandbox.open(time.monotonic() + 60):
+    pass
+forked = time.perf_counter()
 path = Path(sys.argv[1])
 grade_submission(Submission("one", (path,), path.parent), plan, 60)
 graded = time.perf_counter()
+sandbox.release()
 print(json.dumps({"imports": imported - started, "plan": planned - imported,
-                  "worker start": worker - planned, "one grading": graded - worker}))
+                  "first worker (sandbox start)": worker - planned,
+                  "each later worker (forked)": forked - worker,
+                  "one grading": graded - forked}))
 """
 
 

@@ -26,6 +26,10 @@ from typing import Any
 __all__ = ["ForkedProcess", "Zygote", "ZygoteFailure", "supported"]
 
 MAX_MESSAGE = 4096
+MAX_AGE_SECONDS = 6 * 3600.0
+"""A zygote forks no worker after this long: its sandbox's ``/tmp`` keeps access times
+settled for a day (see :mod:`grader._zygote`), and a long-lived process (a Dask worker, an
+nbgrader run) starts a fresh one instead."""
 REAP_SECONDS = 10.0
 """How long the zygote may take to reap a killed worker before it is deemed broken."""
 
@@ -81,6 +85,7 @@ class Zygote:
         info, info_writes = os.pipe()
         fds = {"{control}": str(theirs.fileno()), "{info}": str(info_writes)}
         self.child: ForkedProcess | None = None
+        self.started = time.monotonic()
         try:
             self.process = subprocess.Popen(
                 [fds.get(part, part) for part in command], cwd=cwd, env=env,
@@ -134,6 +139,12 @@ class Zygote:
     def idle(self) -> bool:
         """Alive, and no worker of its own alive or unreaped."""
         return self.child is None and self.process.poll() is None
+
+    @property
+    def retired(self) -> bool:
+        """Ended (with the thread that started it), or idle and too old to fork again."""
+        return self.process.poll() is not None or (
+            self.child is None and time.monotonic() - self.started > MAX_AGE_SECONDS)
 
     def fork(self, requests: int, responses: int, files: Sequence[int],
              deadline: float) -> ForkedProcess:

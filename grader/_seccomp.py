@@ -11,7 +11,7 @@ not bind root; this does). A filter cannot be removed once installed. Standard l
 only: this file runs inside the sandbox, where the grader package is hidden.
 
 >>> install()  # doctest: +SKIP
-'on: allow-list of 93 system calls; files read-only; no processes, threads or sockets'
+'on: allow-list of 92 system calls; files read-only; no processes, threads or sockets'
 """
 
 from __future__ import annotations
@@ -42,12 +42,17 @@ WRITE_FLAGS = 0o3 | 0o100 | 0o1000 | 0o2000 | 0o20000000
 # ioctl requests Python makes on its own descriptors: isatty(), terminal size, FIONREAD,
 # close-on-exec. Nothing that writes to a terminal (TIOCSTI) or configures a device.
 IOCTLS = (0x5401, 0x5413, 0x541B, 0x5450, 0x5451)
+# futex operations private to this process only: a shared futex in a file every sandbox maps
+# would let two workers running at once signal each other.
+FUTEX_PRIVATE_FLAG = 128
 # fcntl commands Python uses: F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC.
 # Not F_SETOWN / F_SETSIG, which make the kernel signal another process.
 FCNTLS = (0, 1, 2, 3, 4, 1030)
 
 # BPF: load a word, jump if equal / greater-or-equal / any bit set, return.
 LD_ABS, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+HAS_BIT = "has-bit"
+"""Not a BPF code: :func:`_allow_if`'s test that the argument has the bit ``values``."""
 # Offsets in struct seccomp_data: nr, arch, then the low words of args[0], args[1] …
 OFFSET_NR, OFFSET_ARCH = 0, 4
 
@@ -68,7 +73,7 @@ ALLOWED = (
     "mmap", "mprotect", "munmap", "mremap", "madvise", "brk", "mbind", "get_mempolicy",
     "set_mempolicy",
     # time, identity, limits and scheduling, of this process only
-    "futex", "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "sched_yield",
+    "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "sched_yield",
     "sched_getaffinity", "sched_getparam", "sched_getscheduler", "sched_get_priority_max",
     "sched_get_priority_min", "getrandom", "clock_gettime", "clock_getres",
     "clock_nanosleep", "nanosleep", "gettimeofday", "time", "getpid", "gettid", "getppid",
@@ -81,8 +86,8 @@ ALLOWED = (
     "exit", "exit_group",
 )
 """Allowed whatever their arguments. ``open``, ``openat``, ``ioctl``, ``fcntl``, ``kill``,
-``tgkill``, ``prlimit64`` and ``prctl`` are allowed with checked arguments; everything else
-is refused."""
+``tgkill``, ``prlimit64``, ``prctl`` and ``futex`` are allowed with checked arguments;
+everything else is refused."""
 
 NOT_IMPLEMENTED = ("clone3", "openat2")
 """Refused with ENOSYS rather than EPERM, so the C library falls back to the checked call."""
@@ -147,14 +152,17 @@ def _ret(action: int) -> bytes:
     return _insn(RET, 0, 0, action)
 
 
-def _allow_if(number: int, offset: int, test: int, values: tuple[int, ...] | int,
+def _allow_if(number: int, offset: int, test: int | str, values: tuple[int, ...] | int,
               deny: int) -> list[bytes]:
     """Allow syscall ``number`` when its argument at ``offset`` passes ``test``, else deny.
 
-    ``test`` is ``JEQ`` (the argument equals one of ``values``) or ``JSET`` (the argument
-    has none of the bits of ``values``).
+    ``test`` is ``JEQ`` (the argument equals one of ``values``), ``JSET`` (the argument
+    has none of the bits of ``values``) or :data:`HAS_BIT` (it has the single bit ``values``).
     """
-    if test == JSET:
+    if test == HAS_BIT:
+        body = [_insn(LD_ABS, 0, 0, offset), _insn(JSET, 0, 1, int(values)),
+                _ret(SECCOMP_RET_ALLOW), _ret(deny)]
+    elif test == JSET:
         body = [_insn(LD_ABS, 0, 0, offset), _insn(JSET, 1, 0, int(values)),
                 _ret(SECCOMP_RET_ALLOW), _ret(deny)]
     else:
@@ -192,6 +200,7 @@ def program(machine: str, pid: int) -> list[bytes]:
         ("tgkill", _arg(0), JEQ, pid),
         ("prlimit64", _arg(0), JEQ, (0, pid)),
         ("prctl", _arg(0), JEQ, (PR_SET_NAME, PR_GET_NAME)),
+        ("futex", _arg(1), HAS_BIT, FUTEX_PRIVATE_FLAG),
     ]
     for name, offset, test, values in checked:
         if name in numbers:

@@ -497,14 +497,23 @@ class BubblewrapSandbox(ProcessSandbox):
         # Hide the grader's own package (references, hidden tests) if a bound path holds it,
         # as when it is installed into site-packages rather than used from the repository.
         grader_dir = str(Path(__file__).resolve().parent)
+        made = ["/", "/dev", "/dev/pts", "/proc", str(Path(stridelab.__file__).resolve().parent)]
         if any(grader_dir.startswith(path + os.sep) for path in python_paths):
             args += ["--tmpfs", grader_dir]
+            made.append(grader_dir)
         for name in WORKER_FILES:
             args += ["--ro-bind", f"{grader_dir}/{name}", f"{self.WORKER_DIR}/{name}"]
         args += ["--dir", self.MPL_DIR]
         for font_list in sorted(self._mpl_cache.glob("fontlist-*.json")) if self._mpl_cache else ():
             args += ["--ro-bind", str(font_list), f"{self.MPL_DIR}/{font_list.name}"]
-        return args + self._helper_mounts()
+        args += self._helper_mounts()
+        # Every mount the sandbox made, read-only once set up: nothing, not even a directory's
+        # access time, changes there for the next worker of the same zygote to read. /tmp
+        # stays a writable mount, because matplotlib insists on a writable-looking cache
+        # folder (the filter forbids writing to it); the zygote settles its access times.
+        for mount in made:
+            args += ["--remount-ro", mount]
+        return args
 
     def _command(self, program: list[str]) -> list[str]:
         # --as-pid-1: the worker (or the zygote forking it) is the namespace's first process;
@@ -519,7 +528,7 @@ class BubblewrapSandbox(ProcessSandbox):
 
     def _zygote_program(self) -> list[str]:
         return [sys.executable, "-I", "-B", f"{self.WORKER_DIR}/_zygote.py", "{control}",
-                self.limits.as_worker_argument()]
+                self.limits.as_worker_argument(), self.HOME, self.MPL_DIR]
 
     def open(self, deadline: float, files: Sequence[int] = ()) -> Session:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -560,7 +569,7 @@ class BubblewrapSandbox(ProcessSandbox):
             if self._cancelled:
                 raise failure("crash", "was not run: grading was interrupted")
             for owner, zygote in list(self._zygotes):
-                if zygote.process.poll() is not None:  # ended with the thread that started it
+                if zygote.retired and (owner == me or zygote.process.poll() is not None):
                     self._zygotes.remove((owner, zygote))
                     zygote.close()
                 elif owner == me and zygote.idle:

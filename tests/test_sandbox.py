@@ -165,6 +165,7 @@ def test_the_refusal_explains_itself(session):
     ("signal another process", 62, (1, 0)),  # pid 1: the zygote, or the host's init
     ("kill the process group", 62, (0, 0)),
     ("fcntl F_SETOWN", 72, (1, 8, 1)),
+    ("shared futex wake", 202, (0, 1, 1)),  # signals any worker mapping the same file
     ("ioctl TIOCSTI", 16, (0, 0x5412, 0)),
 ])
 def test_dangerous_system_calls_are_refused(session, name, number, args):
@@ -288,10 +289,52 @@ def test_the_next_student_starts_from_a_clean_worker(bubblewrap):
     assert not box._zygotes
 
 
+SHARED_STATE = """
+import fcntl, os, stridelab
+folders = ['/', '/tmp', '/tmp/matplotlib', '/dev', '/dev/pts', '/opt', '/opt/grader-worker',
+           '/proc', os.path.dirname(stridelab.__file__)]
+def _state():
+    return ([fcntl.fcntl(fd, fcntl.F_GETFL) for fd in (0, 1, 2)],
+            [os.stat(folder).st_atime_ns for folder in folders])
+def _leave_marks():
+    for fd in (0, 1, 2):
+        fcntl.fcntl(fd, fcntl.F_SETFL, os.O_APPEND | os.O_NONBLOCK)
+    for folder in folders:
+        os.listdir(folder)
+"""
+
+
+def test_a_worker_leaves_no_mark_for_the_next(bubblewrap):
+    """Flags on its standard descriptors and folders' access times were a channel from one
+    student's worker to the next of the same zygote: each worker now has its own /dev/null,
+    the sandbox's mounts are read-only, and /tmp's access times are settled."""
+    box = type(bubblewrap)(LIMITS, bubblewrap.bwrap)
+    try:
+        with box.open(time.monotonic() + 30) as first:
+            assert run(first, SHARED_STATE) == {"ok": True}
+            before = call_source(first, "_state()")
+            assert run(first, "_leave_marks()") == {"ok": True}
+        with box.open(time.monotonic() + 30) as second:
+            assert run(second, SHARED_STATE) == {"ok": True}
+            assert call_source(second, "_state()") == before
+        assert len(box._zygotes) == 1
+    finally:
+        box.release()
+
+
+def test_the_sandboxs_own_mounts_are_read_only(bubblewrap):
+    with type(bubblewrap)(LIMITS, bubblewrap.bwrap).open(time.monotonic() + 30) as session:
+        mounts = call_source(session, "[(line.split()[4], line.split()[5]) "
+                                      "for line in open('/proc/self/mountinfo')]")
+    writable = {point for point, options in mounts if not options.startswith("ro")}
+    assert writable <= {"/tmp", "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                        "/dev/urandom", "/dev/tty"}, writable
+
+
 def call_source(session, expression: str):
-    """The value of ``expression`` in the worker (run in a throwaway namespace)."""
-    run(session, f"import os\ndef _value():\n    return {expression}\n", namespace="probe")
-    return decode(call(session, "_value", namespace="probe")["value"])
+    """The value of ``expression`` in the worker (evaluated in the cells' namespace)."""
+    assert run(session, f"import os\ndef _value():\n    return {expression}\n") == {"ok": True}
+    return decode(call(session, "_value")["value"])
 
 
 def test_bubblewrap_offers_only_the_helpers_graded_code_may_use(bubblewrap):
