@@ -37,13 +37,19 @@ c.Execute.timeout = 600
 
 
 def make_class(folder: Path, students: int) -> list[str]:
-    """``students`` copies of the solutions, as student folders; returns the notebook names."""
+    """``students`` copies of the solutions, as student folders; returns the notebook names.
+
+    Each copy differs in its metadata, as real submissions differ, so each meets hidden cases
+    of its own (drawn from the notebooks' bytes) and the grader works them out afresh.
+    """
     names = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
+    texts = {name: json.loads((ROOT / "solutions" / f"{name}.ipynb").read_text()) for name in names}
     for index in range(students):
         target = folder / f"student{index:03d}"
         target.mkdir(parents=True)
-        for name in names:
-            shutil.copy2(ROOT / "solutions" / f"{name}.ipynb", target / f"{name}.ipynb")
+        for name, notebook in texts.items():
+            notebook["metadata"]["benchmark_student"] = index
+            (target / f"{name}.ipynb").write_text(json.dumps(notebook, indent=1))
     return names
 
 

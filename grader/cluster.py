@@ -6,8 +6,9 @@ class as on one machine, then sends each submission as plain data — its notebo
 the run's plan — and writes the files that come back. A worker runs the same grader code on
 the same bytes with the same seed, so every file is the one a local run writes; a worker
 whose grader differs refuses the task. Dask re-runs the tasks of a worker that is lost; the
-client writes each student's files once, as each task completes. Nothing here is imported
-unless a scheduler is given.
+client writes each student's files once, as each task completes. :mod:`grader.pool` grades
+a class in local processes with the same task; ``distributed`` is imported only when a
+scheduler is given.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from grader.load import NotebookFile
 from grader.results import StudentScore
 from grader.sandbox import Limits, Sandbox, Session
 
-__all__ = ["ClusterSandbox", "SubmissionTask", "grade_on_cluster", "grade_task"]
+__all__ = ["ClusterSandbox", "SubmissionTask", "grade_on_cluster", "grade_task",
+           "release_sandboxes", "task_for"]
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,19 @@ def _sandbox(limits: tuple[int, int, float, int], allow_unsandboxed: bool) -> Sa
     from grader.sandbox import choose_sandbox
 
     cpu, memory, step, files = limits
-    return choose_sandbox(Limits(cpu_seconds=cpu, memory_bytes=memory, step_seconds=step,
-                                 open_files=files), allow_unsandboxed)
+    sandbox = choose_sandbox(Limits(cpu_seconds=cpu, memory_bytes=memory, step_seconds=step,
+                                    open_files=files), allow_unsandboxed)
+    _SANDBOXES.append(sandbox)
+    return sandbox
+
+
+_SANDBOXES: list[Sandbox] = []
+
+
+def release_sandboxes() -> None:
+    """Stop what this process's sandboxes keep ready (their zygotes), as it ends."""
+    for sandbox in _SANDBOXES:
+        sandbox.release()
 
 
 _SANDBOX_LOCK = threading.Lock()
@@ -103,8 +116,10 @@ def grade_task(task: SubmissionTask) -> tuple[StudentScore, dict[str, str]]:
     return StudentScore(result.student, result.score, result.max_score), render_student(result)
 
 
-def _task(submission: Submission, files: Mapping[Path, NotebookFile], plan_seed: int,
-          names: Sequence[str], options, fingerprint: str) -> SubmissionTask:  # noqa: ANN001
+def task_for(submission: Submission, files: Mapping[Path, NotebookFile], plan_seed: int,
+             names: Sequence[str], options, fingerprint: str) -> SubmissionTask:  # noqa: ANN001
+    """One submission as plain data, for a process that grades it: its notebooks' bytes,
+    what was skipped and why, and the run's plan."""
     limits = options.limits
     return SubmissionTask(
         student=submission.student,
@@ -138,7 +153,7 @@ def grade_on_cluster(address: str, todo: Sequence[Submission],
     try:
         futures = {}
         for submission in todo:
-            task = _task(submission, files, seed, names, options, fingerprint)
+            task = task_for(submission, files, seed, names, options, fingerprint)
             # pure=False, no key of ours: a fresh task per submission and run, so two runs on
             # one scheduler never share a task (same id and seed, different notebooks).
             futures[client.submit(grade_task, task, pure=False)] = submission.student

@@ -32,6 +32,7 @@ from grader.discover import Submission, find_submissions
 from grader.errors import GraderError, OutputError, SandboxUnavailable, UsageError
 from grader.exercises import Exercise, notebooks
 from grader.load import NotebookFile, NotebookProgram, inspect_notebook
+from grader.pool import grade_in_processes, worth_processes
 from grader.report import (RESULTS, write_gradebook, write_rendered, write_student,
                            write_text_atomically)
 from grader.results import ExerciseResult, StudentResult, StudentScore
@@ -55,7 +56,8 @@ class GradingOptions:
     seed: int | None = None
     """Seed for the hidden tests; by default the one recorded in ``out``, or a fresh one."""
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    """Submissions graded at the same time."""
+    """Submissions graded at the same time; a class larger than this is graded in as many
+    processes (on Linux), so the grader's own work runs on every core."""
     notebooks: tuple[str, ...] = ()
     """Course notebooks to grade; by default every one found among the submissions."""
     time_per_submission: float = 300.0
@@ -363,6 +365,7 @@ def _progress(total: int, enabled: bool) -> Callable[[str | None], None]:
 
     from grader._text import terminal
 
+    tqdm.monitor_interval = 0  # no monitor thread: grading processes are forked from this one
     bar = tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True)
 
     def advance(student: str | None) -> None:
@@ -416,6 +419,7 @@ def grade(paths: Sequence[Path], options: GradingOptions,
         if options.shard is not None:
             submissions = [s for s in submissions if _in_shard(s.student, *options.shard)]
         seed = _choose_seed(options)
+        chosen_here = sandbox is None  # so a pool process can choose the same one for itself
         if options.scheduler:
             from grader.cluster import ClusterSandbox
 
@@ -434,7 +438,7 @@ def grade(paths: Sequence[Path], options: GradingOptions,
                 or not _is_up_to_date(options.out, s, fingerprints[s.student])]
         columns, students = [e.name for e in plan.exercises], [s.student for s in submissions]
         try:
-            results = _grade_all(todo, plan, options, files)
+            results = _grade_all(todo, plan, options, files, in_processes=chosen_here)
         except KeyboardInterrupt:
             write_gradebook(options.out, columns, students)  # the students finished so far
             raise
@@ -489,9 +493,10 @@ def _former_students(out: Path, students: Sequence[str]) -> list[str]:
 
 
 def _grade_all(todo: Sequence[Submission], plan: GradingPlan, options: GradingOptions,
-               files: Mapping[Path, NotebookFile]) -> list[StudentScore]:
-    """Grade ``todo`` — here, in parallel, or on a Dask cluster — writing each student's
-    files when they are done."""
+               files: Mapping[Path, NotebookFile], in_processes: bool) -> list[StudentScore]:
+    """Grade ``todo`` — here, in parallel (threads, or with ``in_processes`` a class in
+    processes of its own), or on a Dask cluster — writing each student's files when they
+    are done."""
     advance = _progress(len(todo), options.progress)
     if options.scheduler:
         from grader.cluster import grade_on_cluster
@@ -500,6 +505,12 @@ def _grade_all(todo: Sequence[Submission], plan: GradingPlan, options: GradingOp
                                 options, plan.fingerprint,
                                 lambda student, rendered: write_rendered(options.out, student,
                                                                          rendered), advance)
+    if in_processes and worth_processes(options.jobs, len(todo)):
+        plan.sandbox.verify()  # a machine that cannot sandbox says so before any process starts
+        return grade_in_processes(todo, files, plan.seed, plan.notebook_names, options,
+                                  plan.fingerprint,
+                                  lambda student, rendered: write_rendered(options.out, student,
+                                                                           rendered), advance)
     interrupted = threading.Event()
     results: list[StudentScore] = []
 

@@ -150,6 +150,9 @@ class Sandbox(abc.ABC):
         """Stop what the sandbox keeps ready between workers; it starts again when needed.
         Called at the end of a run, so no process of the grader's outlives it."""
 
+    def verify(self) -> None:
+        """Raise :class:`SandboxUnavailable` now if no worker can start here."""
+
 
 class InProcessSandbox(Sandbox):
     """Runs the worker's code in the grader's own process: no isolation, for unit tests."""
@@ -602,6 +605,13 @@ class BubblewrapSandbox(ProcessSandbox):
             zygotes, self._zygotes = self._zygotes, []
         for _, zygote in zygotes:
             zygote.close()
+
+    def verify(self) -> None:
+        if not self._verified:
+            problem = self.works()  # SandboxUnavailable itself on a first failure
+            if problem:
+                reason = f"bubblewrap is installed but could not start a sandbox: {problem}"
+                raise SandboxUnavailable(_unavailable(reason), reason)
 
     def works(self) -> str:
         """An empty string when a filtered worker starts here; otherwise what went wrong."""

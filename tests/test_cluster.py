@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import ROOT, run_grader
 from tests.submissions import write_submission
-from tests.test_grade import FLIPPED, OFF_BY_ONE, SWAPPED
+from tests.test_grade import FLIPPED, OFF_BY_ONE, SWAPPED, comparable
 
 pytestmark = pytest.mark.slow
 
@@ -49,12 +49,6 @@ def grade(classroom: Path, out: Path, *flags: str) -> subprocess.CompletedProces
                         "--step-timeout", "2", *flags)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
-
-
-def comparable(out: Path, student: str) -> dict:
-    data = json.loads((out / student / "results.json").read_text())
-    data.pop("execution_time")
-    return data
 
 
 class Cluster:

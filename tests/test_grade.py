@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,20 @@ def graded(tmp_path_factory) -> Path:
 
 def results(out: Path, student: str) -> dict:
     return json.loads((out / student / "results.json").read_text())
+
+
+def comparable(out: Path, student: str) -> dict:
+    """A student's results.json without what differs between two runs (the time taken)."""
+    data = results(out, student)
+    data.pop("execution_time")
+    return data
+
+
+def untimed_rows(path: Path) -> list[dict[str, str]]:
+    """A CSV file's rows without their ``execution_time`` column."""
+    with open(path, newline="") as file:
+        return [{k: v for k, v in row.items() if k != "execution_time"}
+                for row in csv.DictReader(file)]
 
 
 def exercise_scores(out: Path, student: str) -> dict[str, float]:
@@ -485,3 +500,55 @@ def test_every_option_of_every_command_has_its_help_text():
         for action in command._actions:
             if action.option_strings and action.dest != "help":
                 assert action.help and action.help.strip(), f"{name} {action.option_strings}"
+
+
+def test_a_class_graded_in_processes_gets_the_files_of_one_graded_in_threads(
+        tmp_path, bubblewrap, monkeypatch):
+    """With more students than jobs, a class is graded in one process per job (each with its
+    own interpreter lock); with one job, in this process. Every file is the same, byte for
+    byte, and the processes leave no worker or temporary file behind."""
+    import importlib
+
+    from grader import GradingOptions, grade
+
+    grading = importlib.import_module("grader.grade")  # the module, not its grade function
+    from tests.conftest import workers_alive
+
+    classroom = tmp_path / "class"
+    for name, replace, untouched in (("ada", {}, False), ("bo", {"conv2d": FLIPPED}, False),
+                                     ("cy", {}, True), ("di", {"conv2d": SWAPPED}, False)):
+        (classroom / name).mkdir(parents=True)
+        write_submission(classroom / name, NB01, replace, student_version=untouched)
+    pools = []
+    real = grading.grade_in_processes
+    monkeypatch.setattr(grading, "grade_in_processes",
+                        lambda *args, **kwargs: pools.append(1) or real(*args, **kwargs))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    before = set(workers_alive())
+    outs = {}
+    for jobs in (2, 1):
+        outs[jobs] = tmp_path / f"jobs{jobs}"
+        summary = grade([classroom], GradingOptions(out=outs[jobs], jobs=jobs, seed=7,
+                                                     progress=False))
+        assert summary.graded == 4
+    assert pools == [1]  # the two-job run, and only it, used processes
+    files = sorted(p.relative_to(outs[2]) for p in outs[2].rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    assert {f.name for f in files} >= {"results.json", "feedback.md", "gradebook.csv"}
+    for file in files:
+        if file.name == "results.json":
+            assert comparable(outs[2], file.parent.name) == comparable(outs[1], file.parent.name)
+        elif file.suffix == ".csv":
+            assert untimed_rows(outs[2] / file) == untimed_rows(outs[1] / file), file
+        elif file.name == "report.html":  # its grading-time chart differs, of course
+            untimed = [re.sub(r'<section id="time".*?</section>', "", (out / file).read_text())
+                       for out in (outs[2], outs[1])]
+            assert untimed[0] == untimed[1] and 'id="time"' not in untimed[0]
+        else:
+            assert (outs[2] / file).read_bytes() == (outs[1] / file).read_bytes(), file
+    assert results(outs[2], "bo")["score"] < results(outs[2], "ada")["score"]
+    assert set(workers_alive()) <= before
+    assert list(scratch.iterdir()) == []

@@ -22,6 +22,7 @@ import time as _clock
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Union
 
 import numpy as np
@@ -145,6 +146,27 @@ def describe_value(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "…"
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of ``value`` that a function may change without changing the case: arrays and
+    containers copied, immutable scalars shared (``copy.deepcopy`` for anything else).
+
+    >>> args = (np.zeros(2), [1, 2]); fresh = _fresh(args)
+    >>> fresh[0] is args[0], fresh[0].base is None, fresh[1] == args[1]
+    (False, True, True)
+    """
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple):
+        return tuple(_fresh(item) for item in value)
+    if isinstance(value, list):
+        return [_fresh(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return value
+    return copy.deepcopy(value)
+
+
 def _seed_for(*parts: object) -> int:
     return zlib.crc32("/".join(map(str, parts)).encode())
 
@@ -168,7 +190,7 @@ class Exercise:
     def points(self) -> float:
         return float(sum(s.points for s in self.case_sets))
 
-    @property
+    @cached_property
     def arg_names(self) -> tuple[str, ...]:
         return tuple(inspect.signature(self.reference).parameters)
 
@@ -182,7 +204,7 @@ class Exercise:
         return f"{self.name}({', '.join(parts)})"
 
     def _run(self, function: Callable[..., Any], case: Case) -> Any:
-        return function(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
+        return function(*_fresh(case.args), **_fresh(dict(case.kwargs)))
 
     def expect(self, case: Case, show_inputs: bool = False, lazy: bool = False) -> Expectation:
         """The expectation for one case: the reference's result and the mistakes' outputs
