@@ -45,9 +45,22 @@ def open_slideshow(run: NotebookRun) -> object:
     wait_for(lambda: iframe.count() > 0, RISE_SECONDS,
              lambda: f"{run.notebook.path}: no RISE slideshow frame opened")
     frame = iframe.first.element_handle().content_frame()
-    wait_for(lambda: frame.evaluate(REVEAL_STATE_JS)["present"] >= 0, RISE_SECONDS,
+    wait_for(lambda: _reveal_state(frame)["present"] >= 0, RISE_SECONDS,
              lambda: f"{run.notebook.path}: reveal.js never showed a slide")
     return frame
+
+
+def _reveal_state(frame: object) -> dict:
+    """reveal.js's state, or "no slide yet" while the frame is still navigating (loading the
+    slideshow can replace the page the first evaluation started in)."""
+    from playwright.sync_api import Error
+
+    try:
+        return frame.evaluate(REVEAL_STATE_JS)
+    except Error as error:
+        if "context was destroyed" not in str(error):
+            raise
+        return {"present": -1}
 
 
 def step_through(run: NotebookRun, frame: object, expected: list[talk.Slide],
