@@ -4,7 +4,9 @@ Starting Python and importing numpy costs a new worker about a quarter of a seco
 time; a fork of a process that has already done it costs a few milliseconds. So each
 bubblewrap sandbox runs this module once (:mod:`grader._forkserver` starts it): it imports
 what a worker needs and then only forks. It never runs student code, holds nothing of any
-student's and is not dumpable, so a worker cannot read its memory or descriptors.
+student's and is not dumpable, so a worker cannot read its memory or descriptors; its
+``/proc/1`` is hidden from workers too (a tmpfs over it), since its counters add up the page
+faults and CPU time of every worker it reaped.
 
 Each forked child is a single-use worker: it closes every descriptor but its own, lowers its
 limits, drops its capabilities, installs its own seccomp filter (:mod:`_seccomp`) and
@@ -29,6 +31,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 if __name__ == "__main__":  # in the sandbox the grader package is hidden: this file runs as
@@ -105,8 +108,9 @@ def main(control_fd: int, limits: dict[str, int], writable: list[str]) -> None:
     _worker.no_dumps()
     _worker.drop_capabilities()
     control = socket.socket(fileno=control_fd)
-    threads = len(os.listdir("/proc/self/task"))
-    if threads != 1:  # a fork would copy a thread's locks mid-use
+    threads = threading.active_count()  # (its /proc entry is hidden; numpy's pools are
+    if threads != 1:                     # one thread by the environment) a fork would copy
+                                         # a thread's locks mid-use
         control.send(json.dumps({"ok": False, "error": f"{threads} threads"}).encode())
         return
     control.send(json.dumps({"ok": True}).encode())

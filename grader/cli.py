@@ -7,7 +7,9 @@ Exit status: 0 when grading finished, whatever the scores; otherwise the
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -172,8 +174,26 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; SIGTERM and SIGHUP (a service stop, ``timeout``, a closed terminal)
+    stop it as Ctrl-C does, so its workers stop and its temporary files go."""
     args = _parser().parse_args(argv)
+    handled = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        handled = []  # only the main thread may set handlers (main() called from a thread)
+    before = {number: signal.signal(number, _interrupt) for number in handled}
+    try:
+        return _run(args)
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "grade":
             return _grade(args)
@@ -219,8 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GraderError as error:
         print(f"python -m grader {args.command}: error: {terminal(error)}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         print(f"python -m grader {args.command}: interrupted; finished students are saved, "
               "run the same command again to resume", file=sys.stderr)
-        return 130
+        name = interrupt.args[0] if interrupt.args else "SIGINT"
+        return 128 + getattr(signal, str(name), signal.SIGINT)  # 130 for Ctrl-C
 

@@ -10,12 +10,14 @@ process alone writes. Linux only (``fork``); elsewhere, and for a class smaller 
 jobs, submissions are graded in threads of this process.
 
 Ctrl-C reaches only this process: the workers ignore it and are killed, and with them their
-sandboxes (bubblewrap's ``--die-with-parent``).
+sandboxes (bubblewrap's ``--die-with-parent``); they die with this process however it ends
+(``kill -9`` included), and the command line treats SIGTERM and SIGHUP as Ctrl-C.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import sys
 import tempfile
@@ -31,6 +33,7 @@ from grader.results import StudentScore
 
 __all__ = ["grade_in_processes", "worth_processes"]
 
+PR_SET_PDEATHSIG = 1
 IN_FLIGHT_PER_JOB = 2
 """Tasks handed to the pool per process at a time: enough to keep each busy, few enough that
 the class's notebooks are never all in memory at once."""
@@ -42,13 +45,18 @@ def worth_processes(jobs: int, submissions: int) -> bool:
     return jobs > 1 and submissions > jobs and sys.platform.startswith("linux")
 
 
-def _in_worker(scratch: str) -> None:
-    """A pool process ignores Ctrl-C (the grading process handles it and kills it), keeps its
-    temporary files in ``scratch`` (removed by the grading process even if this one is
-    killed) and, when the pool shuts down, stops its sandboxes' zygotes before it exits."""
+def _in_worker(scratch: str, grader: int) -> None:
+    """A pool process ignores Ctrl-C (the grading process handles it and kills it), dies
+    with the grading process ``grader`` however that ends, keeps its temporary files in
+    ``scratch`` (removed by the grading process even if this one is killed) and, when the
+    pool shuts down, stops its sandboxes' zygotes before it exits."""
+    import ctypes
     from multiprocessing.util import Finalize
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != grader:  # it ended before the line above
+        os._exit(1)
     tempfile.tempdir = scratch
     Finalize(None, release_sandboxes, exitpriority=10)
 
@@ -71,7 +79,7 @@ def _grade(todo: Sequence[Submission], files: Mapping[Path, NotebookFile], seed:
                                        for s in todo)
     pool = ProcessPoolExecutor(max_workers=options.jobs,
                                mp_context=multiprocessing.get_context("fork"),
-                               initializer=_in_worker, initargs=(scratch,))
+                               initializer=_in_worker, initargs=(scratch, os.getpid()))
     running: dict[Future[tuple[StudentScore, dict[str, str]]], str] = {}
     scores: list[StudentScore] = []
 

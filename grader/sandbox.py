@@ -492,7 +492,9 @@ class BubblewrapSandbox(ProcessSandbox):
                      "group", "nsswitch.conf", "alternatives", "fonts", "mime.types"):
             if os.path.lexists(f"/etc/{item}"):
                 args += ["--ro-bind-try", f"/etc/{item}", f"/etc/{item}"]
-        args += ["--proc", "/proc", "--dev", "/dev",
+        # /proc/1 is the zygote: its counters (page faults and CPU time of the workers it
+        # reaped, context switches) would tell a worker what earlier students' code did.
+        args += ["--proc", "/proc", "--tmpfs", "/proc/1", "--dev", "/dev",
                  "--size", str(SANDBOX_TMP_BYTES), "--tmpfs", "/tmp"]
         python_paths = self._python_paths()
         for path in python_paths:
@@ -500,7 +502,8 @@ class BubblewrapSandbox(ProcessSandbox):
         # Hide the grader's own package (references, hidden tests) if a bound path holds it,
         # as when it is installed into site-packages rather than used from the repository.
         grader_dir = str(Path(__file__).resolve().parent)
-        made = ["/", "/dev", "/dev/pts", "/proc", str(Path(stridelab.__file__).resolve().parent)]
+        made = ["/", "/dev", "/dev/pts", "/proc", "/proc/1",
+                str(Path(stridelab.__file__).resolve().parent)]
         if any(grader_dir.startswith(path + os.sep) for path in python_paths):
             args += ["--tmpfs", grader_dir]
             made.append(grader_dir)

@@ -221,9 +221,13 @@ def test_a_notebook_can_be_named_by_its_number(tmp_path):
     assert results(tmp_path / "out", "solutions")["max_score"] == 15
 
 
-def test_ctrl_c_stops_within_seconds_and_keeps_finished_students(tmp_path, bubblewrap):
-    """Workers are killed at once; finished students keep their files and a gradebook row;
-    no temporary file and no worker is left."""
+@pytest.mark.parametrize("stop, code", [("SIGINT", 130), ("SIGTERM", 143), ("SIGKILL", -9)])
+def test_ctrl_c_stops_within_seconds_and_keeps_finished_students(tmp_path, bubblewrap, stop,
+                                                                 code):
+    """Workers (and the grading processes of a class) are killed at once; finished students
+    keep their files and a gradebook row; no temporary file and no worker is left. SIGTERM
+    (a service stop, ``timeout``) does what Ctrl-C does; after ``kill -9`` nothing can clean
+    up files, but no process of the grader's lives on."""
     import os
     import signal
     import subprocess
@@ -248,17 +252,29 @@ def test_ctrl_c_stops_within_seconds_and_keeps_finished_students(tmp_path, bubbl
     while not (out / "s0" / "results.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1)  # the slow students are now inside their 60-second calls
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, stop))
     interrupted = time.monotonic()
     _, stderr = process.communicate(timeout=60)
     assert time.monotonic() - interrupted < 5
-    assert process.returncode == 130 and "interrupted" in stderr
-    with open(out / "gradebook.csv", newline="") as file:
-        assert [row["student"] for row in csv.DictReader(file)] == ["s0"]
+    assert process.returncode == code
     assert not (out / "s1" / "results.json").exists()  # half-graded students are not saved
-    assert os.listdir(scratch) == []
     time.sleep(0.5)
     assert set(workers_alive()) <= before
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit()
+                and str(classroom).encode() in _command_line(pid)]  # no grading process
+    if stop == "SIGKILL":
+        return
+    assert "interrupted" in stderr
+    with open(out / "gradebook.csv", newline="") as file:
+        assert [row["student"] for row in csv.DictReader(file)] == ["s0"]
+    assert os.listdir(scratch) == []
+
+
+def _command_line(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def test_grades_do_not_depend_on_load_or_jobs(tmp_path, bubblewrap):
