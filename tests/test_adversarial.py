@@ -102,7 +102,11 @@ def attackers(root: Path, listener_port: int) -> dict[str, dict[str, str]]:
             "[open(f'f{i}', 'w') for i in range(100_000)]") + CONV1D_OK},
         # 9. what the sandbox shows of the host
         "reads_proc": {"conv2d": "def conv2d(x, w):\n"
-                                 "    return open('/proc/1/cmdline').read() + open('/proc/self/mountinfo').read()\n"},
+                                 "    try:  # pid 1 is the zygote, hidden\n"
+                                 "        first = open('/proc/1/cmdline').read()\n"
+                                 "    except OSError as error:\n"
+                                 "        first = repr(error)\n"
+                                 "    return first + open('/proc/self/mountinfo').read()\n"},
     }
 
 
