@@ -456,8 +456,11 @@ class BubblewrapSandbox(ProcessSandbox):
 
     @property
     def description(self) -> str:
+        how = ("in a fresh process forked for this student, alone in its namespace but for "
+               "the zygote it came from (which runs no student code)" if self.forking else
+               "as the only process of its own namespace")
         return (
-            "bubblewrap: student code ran as the only process of its own namespace, with a "
+            f"bubblewrap: student code ran {how}, with a "
             "read-only view of Python and the course's helper package, no network, a filter "
             "forbidding writes, processes, threads and sockets, and CPU, memory and time "
             "limits; it could not see solutions, hidden tests or other students' files."
