@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["ForkedProcess", "Zygote", "ZygoteFailure", "supported"]
+__all__ = ["ForkedProcess", "Zygote", "ZygoteFailure", "kill_group", "read_child_pid", "supported"]
 
 MAX_MESSAGE = 4096
 MAX_AGE_SECONDS = 6 * 3600.0
@@ -73,6 +73,15 @@ def read_child_pid(fd: int, deadline: float, limit: int = 4096) -> int | None:
     except (ValueError, AttributeError):
         return None
     return pid if isinstance(pid, int) else None
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``process`` and its process group (bubblewrap and its sandbox), if it runs."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
 
 
 class Zygote:
@@ -193,11 +202,7 @@ class Zygote:
 
     def kill(self) -> None:
         """Kill the zygote and its sandbox now (its workers die with it); from any thread."""
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
+        kill_group(self.process)
 
     def close(self) -> None:
         """Kill the zygote, wait for its sandbox to end and let go of its socket."""

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from grader._forkserver import read_child_pid
+from grader._forkserver import kill_group, read_child_pid
 from stridelab.judging import ErrorInfo
 
 __all__ = ["ProcessSession", "WorkerFailure", "failure"]
@@ -215,13 +215,10 @@ class ProcessSession:
 
     def kill(self) -> None:
         """Kill the worker now; safe from another thread (the reader sees the pipe close)."""
-        if not isinstance(self.process, subprocess.Popen):
+        if isinstance(self.process, subprocess.Popen):
+            kill_group(self.process)
+        else:
             self.process.kill()  # a forked worker: it leads no process group
-        elif self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
 
     def close(self) -> None:
         """Kill the worker (and, through bubblewrap's --die-with-parent, its sandbox)."""
